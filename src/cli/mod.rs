@@ -1,0 +1,217 @@
+//! The command-line front end: runs one command against the engine and renders its result, as
+//! text for a person or as one JSON document for a script.
+//!
+//! Nothing here decides anything about backups. Errors become one line on stderr, `error: ...`,
+//! and an exit code: 2 for usage and configuration mistakes, 1 for operations that failed.
+
+mod args;
+mod bar;
+mod render;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+use lifeboat::config::{self, Config};
+use lifeboat::home::Home;
+use lifeboat::manifest::Kind;
+use lifeboat::schedule::{Day, TimeOfDay};
+use lifeboat::{Engine, Error};
+
+use args::{Cli, Command, ConfigAction, ScheduleAction};
+use bar::Bar;
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    prepare_process();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version are "errors" to clap that print to stdout and exit 0.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let usage = error
+                .downcast_ref::<Error>()
+                .is_some_and(Error::is_usage);
+            tracing::error!("{error:#}");
+            let message = format!("{error:#}").replace('\n', " ");
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILED })
+        }
+    }
+}
+
+/// Process-wide settings that must hold before any file is written.
+fn prepare_process() {
+    // With a file-size limit (`ulimit -f`), writing past it raises SIGXFSZ, which kills the process
+    // before it can clean up or say why. Ignored, the write fails with EFBIG and is reported as a
+    // full disk like any other.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: Lifeboat stopped on an internal error ({info}); nothing was changed after that point, please report it"
+        );
+    }));
+}
+
+fn home_of(cli: &Cli) -> anyhow::Result<Home> {
+    match &cli.home {
+        Some(folder) => Ok(Home::at(folder)),
+        None => Home::platform().ok_or_else(|| {
+            anyhow!(Error::Config {
+                path: "--home".into(),
+                message: "no home folder is known for this user; pass --home DIR".into(),
+            })
+        }),
+    }
+}
+
+fn start_log(home: &Home) {
+    let folder = home.logs_folder();
+    if std::fs::create_dir_all(&folder).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.join("lifeboat.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LIFEBOAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = home_of(&cli)?;
+    match cli.command {
+        Command::Config { action } => return config_command(&home, action),
+        Command::Schedule { action } => return schedule_command(&home, action),
+        _ => {}
+    }
+    let engine = Engine::open(home.clone())?;
+    start_log(&home);
+    let bar = Bar::new();
+    match cli.command {
+        Command::Backup { db, json } => {
+            let entry = engine.backup(db.as_deref(), Kind::Manual, &bar)?;
+            bar.finish();
+            tracing::info!("backup {} made", entry.manifest.id);
+            render::backup(&entry, json.json)?;
+        }
+        Command::List { json } => render::list(&engine.list()?, json.json)?,
+        Command::Verify { id, json } => {
+            let results = engine.verify(id.as_deref(), &bar)?;
+            bar.finish();
+            render::verification(&results, json.json)?;
+            let failed: Vec<&str> = results
+                .iter()
+                .filter(|result| result.problem.is_some())
+                .map(|result| result.id.as_str())
+                .collect();
+            if !failed.is_empty() {
+                let first = results
+                    .iter()
+                    .find_map(|result| result.problem.as_deref())
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{} of {} backups failed verification ({}): {first}",
+                    failed.len(),
+                    results.len(),
+                    failed.join(", ")
+                );
+            }
+        }
+        Command::Restore { id, db, json } => {
+            let restored = engine.restore(&id, db.as_deref(), &bar)?;
+            bar.finish();
+            let target = engine.database_path(db.as_deref())?;
+            tracing::info!("backup {} restored into {}", id, target.display());
+            render::restored(&restored, &target, json.json)?;
+        }
+        Command::Delete { id, force } => {
+            let entry = engine.delete(&id, force, &bar)?;
+            println!("Deleted backup {}.", entry.manifest.id);
+        }
+        Command::Prune { dry_run, json } => {
+            let plan = engine.prune(dry_run, &bar)?;
+            render::prune(&plan, dry_run, json.json)?;
+        }
+        Command::Health { json } => render::health(&engine.health()?, json.json)?,
+        Command::Config { .. } | Command::Schedule { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_command(home: &Home, action: ConfigAction) -> anyhow::Result<ExitCode> {
+    match action {
+        ConfigAction::Path => println!("{}", home.config_file().display()),
+        ConfigAction::Show => print!("{}", Config::load(home)?.to_toml()),
+        ConfigAction::Set { key, value } => {
+            config::set(home, &[(&key, &value)])?;
+            println!("Set {key} = {value} in {}.", home.config_file().display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schedule_command(home: &Home, action: ScheduleAction) -> anyhow::Result<ExitCode> {
+    let usage = |message: String| {
+        anyhow!(Error::Config {
+            path: Path::new("schedule").to_path_buf(),
+            message,
+        })
+    };
+    let config = match action {
+        ScheduleAction::Show { json } => {
+            let config = Config::load(home)?;
+            render::schedule(&config.schedule, json.json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        ScheduleAction::Off => config::set(home, &[("schedule.enabled", "false")])?,
+        ScheduleAction::Daily { time } => {
+            let time: TimeOfDay = time.parse().map_err(usage)?;
+            config::set(
+                home,
+                &[
+                    ("schedule.enabled", "true"),
+                    ("schedule.frequency", "daily"),
+                    ("schedule.time", &time.to_string()),
+                ],
+            )?
+        }
+        ScheduleAction::Weekly { day, time } => {
+            let day: Day = day.parse().map_err(usage)?;
+            let time: TimeOfDay = time.parse().map_err(usage)?;
+            config::set(
+                home,
+                &[
+                    ("schedule.enabled", "true"),
+                    ("schedule.frequency", "weekly"),
+                    ("schedule.day", day.name()),
+                    ("schedule.time", &time.to_string()),
+                ],
+            )?
+        }
+    };
+    render::schedule(&config.schedule, false).context("cannot print the schedule")?;
+    Ok(ExitCode::SUCCESS)
+}

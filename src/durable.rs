@@ -1,0 +1,99 @@
+//! Writing files so that a crash leaves either the old state or the new one, never half of either.
+//!
+//! The order is always: write to a temporary name in the same folder, fsync the file, rename it into
+//! place, fsync the folder (so the rename itself survives a power cut). Temporary names start with
+//! [`TEMP_PREFIX`] so that whoever holds the job lock can recognise and remove what a killed run left.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Prefix of every temporary file Lifeboat creates; nothing else in its folders starts with it.
+pub const TEMP_PREFIX: &str = ".lifeboat-tmp-";
+
+/// A temporary path in `folder` for a file that will become `final_name`.
+pub fn temp_path(folder: &Path, final_name: &str) -> PathBuf {
+    folder.join(format!("{TEMP_PREFIX}{}-{final_name}", std::process::id()))
+}
+
+/// Creates (or truncates) a file for writing.
+pub fn create(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|source| Error::io("cannot create", path, source))
+}
+
+/// Flushes a file's data and metadata to the disk.
+pub fn sync(file: &File, path: &Path) -> Result<()> {
+    file.sync_all()
+        .map_err(|source| Error::io("cannot write", path, source))
+}
+
+/// Makes a rename or removal in `folder` durable.
+pub fn sync_folder(folder: &Path) -> Result<()> {
+    // Windows cannot open a folder as a file; NTFS journals the rename itself.
+    #[cfg(unix)]
+    {
+        let handle =
+            File::open(folder).map_err(|source| Error::io("cannot open folder", folder, source))?;
+        handle
+            .sync_all()
+            .map_err(|source| Error::io("cannot sync folder", folder, source))?;
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(())
+}
+
+/// Renames a finished, synced temporary file over `destination` and makes the rename durable.
+pub fn commit(temporary: &Path, destination: &Path) -> Result<()> {
+    fs::rename(temporary, destination)
+        .map_err(|source| Error::io("cannot rename into place", destination, source))?;
+    if let Some(folder) = destination.parent() {
+        sync_folder(folder)?;
+    }
+    Ok(())
+}
+
+/// Writes `contents` to `destination` atomically.
+pub fn write_atomic(destination: &Path, contents: &[u8]) -> Result<()> {
+    let folder = destination.parent().unwrap_or(Path::new("."));
+    let name = destination
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = temp_path(folder, &name);
+    let written = (|| {
+        let mut file = create(&temporary)?;
+        file.write_all(contents)
+            .map_err(|source| Error::io("cannot write", &temporary, source))?;
+        sync(&file, &temporary)?;
+        commit(&temporary, destination)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// Removes a file if it exists; a file that is already gone is not an error.
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::io("cannot remove", path, source)),
+    }
+}
+
+/// Creates a folder and its parents, reporting a file in the way clearly.
+pub fn ensure_folder(folder: &Path) -> Result<()> {
+    if folder.exists() && !folder.is_dir() {
+        return Err(Error::NotAFolder(folder.to_path_buf()));
+    }
+    fs::create_dir_all(folder).map_err(|source| Error::io("cannot create folder", folder, source))
+}

@@ -1,0 +1,579 @@
+//! The engine's operations, the functions both front ends call: backup, list, verify, restore,
+//! delete, prune and health.
+//!
+//! Each job takes the job lock, records its start and end in the history, and cleans up what a
+//! killed job left in the backups folder before it writes anything. Decisions (retention, health)
+//! are pure functions elsewhere; this module gathers their facts and carries them out.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ZonedDateTime as Zoned};
+
+use crate::archive;
+use crate::catalog::{Catalog, Entry};
+use crate::check;
+use crate::config::Config;
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::health::{self, Assessment, DatabaseState, Facts};
+use crate::history::{History, Operation, Outcome, Run};
+use crate::home::Home;
+use crate::live::{self, Access, Presence};
+use crate::lock::JobLock;
+use crate::manifest::{self, Kind, Manifest};
+use crate::progress::{Observer, Stage};
+use crate::retention::{self, Candidate, Decision};
+
+const MIB: u64 = 1024 * 1024;
+
+/// The engine for one home: its configuration, backups folder and history.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    home: Home,
+    config: Config,
+}
+
+/// The result of checking one backup.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub id: String,
+    /// None when the manifest itself could not be read.
+    pub entry: Option<Entry>,
+    pub problem: Option<String>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub restored: Entry,
+    pub safety_backup: Option<Entry>,
+    /// Where a damaged file that stood at the target was moved, if one did.
+    pub set_aside: Option<PathBuf>,
+}
+
+/// What retention decided for one backup.
+#[derive(Debug, Clone)]
+pub struct Pruned {
+    pub entry: Entry,
+    pub decision: Decision,
+}
+
+/// The state of the data, for `health` and the tray.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub assessment: Assessment,
+    pub last_backup: Option<Entry>,
+    pub next_scheduled: Option<Zoned>,
+    pub total_backups: usize,
+    pub total_size: u64,
+    pub last_run: Option<Run>,
+    pub success_rate: Option<f64>,
+    pub database: DatabaseState,
+}
+
+impl Engine {
+    /// Loads the configuration of `home`.
+    pub fn open(home: Home) -> Result<Engine> {
+        let config = Config::load(&home)?;
+        Ok(Engine { home, config })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn catalog(&self) -> Catalog {
+        Catalog::new(self.config.backups_folder(&self.home))
+    }
+
+    fn history(&self) -> History {
+        History::new(self.home.history_file())
+    }
+
+    /// The database to work on: `chosen` if given, else the configured one.
+    pub fn database_path(&self, chosen: Option<&Path>) -> Result<PathBuf> {
+        chosen
+            .map(Path::to_path_buf)
+            .or_else(|| self.config.database.path.clone())
+            .ok_or(Error::NoDatabaseConfigured)
+    }
+
+    fn access(&self) -> Access {
+        Access {
+            busy_timeout: Duration::from_secs(self.config.database.busy_timeout_secs),
+            max_bytes: self.config.limits.max_backup_mb.saturating_mul(MIB),
+        }
+    }
+
+    /// Runs `job` holding the job lock, recorded in the history as `operation`.
+    fn job<T>(
+        &self,
+        operation: Operation,
+        observer: &dyn Observer,
+        job: impl FnOnce() -> Result<T>,
+        made: impl Fn(&T) -> Vec<String>,
+    ) -> Result<T> {
+        self.home.prepare_state()?;
+        let _lock = JobLock::acquire(&self.home.lock_file(), || observer.waiting_for_lock())?;
+        let history = self.history();
+        let started = history.start(operation, Timestamp::now())?;
+        let result = job();
+        let (error, backups) = match &result {
+            Ok(value) => (None, made(value)),
+            Err(error) => (Some(error.to_string()), Vec::new()),
+        };
+        if let Err(error) = history.finish(started, Timestamp::now(), error, backups) {
+            tracing::warn!("could not record the end of a {operation:?} run: {error}");
+        }
+        result
+    }
+
+    /// Takes one backup of the database (`chosen` or the configured one), verifies it, then
+    /// applies retention.
+    pub fn backup(&self, chosen: Option<&Path>, kind: Kind, observer: &dyn Observer) -> Result<Entry> {
+        let database = self.database_path(chosen)?;
+        self.job(
+            Operation::Backup,
+            observer,
+            || {
+                let catalog = self.catalog();
+                catalog.prepare()?;
+                catalog.remove_leftovers()?;
+                let entry = self.make_backup(&catalog, &database, kind, self.access(), observer)?;
+                observer.progress(Stage::Prune, 0, 1);
+                if let Err(error) = self.apply_retention(&catalog) {
+                    // The backup itself is good; a failed clean-up must not make it look failed.
+                    tracing::warn!("retention after backup {} failed: {error}", entry.manifest.id);
+                }
+                Ok(entry)
+            },
+            |entry| vec![entry.manifest.id.clone()],
+        )
+    }
+
+    /// Snapshot, compress, verify and record one backup. The caller holds the job lock.
+    fn make_backup(
+        &self,
+        catalog: &Catalog,
+        database: &Path,
+        kind: Kind,
+        access: Access,
+        observer: &dyn Observer,
+    ) -> Result<Entry> {
+        let created_at = Timestamp::now();
+        let id = catalog.new_id(kind, created_at);
+        let image = catalog.temporary_image(&id);
+        let artifact = catalog.temporary_artifact(&id);
+        let made = (|| {
+            observer.progress(Stage::Snapshot, 0, 1);
+            live::snapshot(database, &image, &access, observer)?;
+            // The integrity check reads the image while zstd compresses it: two readers of the same
+            // (cached) file, so the check costs no extra wall time on a machine with spare cores.
+            let (examined, compressed) = std::thread::scope(|scope| {
+                let checker = scope.spawn(|| check::examine(&image));
+                let compressed =
+                    archive::compress(&image, &artifact, self.config.backups.compression_level, observer);
+                let examined = checker
+                    .join()
+                    .unwrap_or_else(|_| Err("the integrity check stopped unexpectedly".to_string()));
+                (examined, compressed)
+            });
+            let compressed = compressed?;
+            let facts = examined.map_err(|problem| Error::DamagedDatabase {
+                path: database.to_path_buf(),
+                problem,
+            })?;
+            observer.progress(Stage::Verify, 0, compressed.artifact.size);
+            let reread = archive::digest_file(&artifact, observer)?;
+            if reread != compressed.artifact {
+                return Err(Error::Corrupt {
+                    id: id.clone(),
+                    problem: "the artifact read back from the disk differs from what was written; the disk may be failing".into(),
+                });
+            }
+            let manifest = Manifest {
+                format: manifest::FORMAT,
+                id: id.clone(),
+                created_at,
+                kind,
+                artifact: Manifest::artifact_name(&id),
+                size: compressed.artifact.size,
+                sha256: compressed.artifact.sha256,
+                db_size: compressed.image.size,
+                db_sha256: compressed.image.sha256,
+                page_size: facts.page_size,
+                page_count: facts.page_count,
+                user_version: facts.user_version,
+                schema_sha256: facts.schema_sha256,
+                source_path: database.display().to_string(),
+                lifeboat_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            catalog.add(&manifest, &artifact)
+        })();
+        let _ = durable::remove_if_present(&image);
+        if made.is_err() {
+            let _ = durable::remove_if_present(&artifact);
+        }
+        made
+    }
+
+    /// Complete backups, newest first.
+    pub fn list(&self) -> Result<Vec<Entry>> {
+        self.catalog().list()
+    }
+
+    /// Checks one backup (`id`) or all of them: the artifact's SHA-256 and size against the
+    /// manifest, then decompression and SQLite's integrity check of the image.
+    pub fn verify(&self, id: Option<&str>, observer: &dyn Observer) -> Result<Vec<Verification>> {
+        let catalog = self.catalog();
+        // Resolve the id before taking the lock, so an unknown id fails at once.
+        let wanted = id.map(|id| catalog.find(id)).transpose()?;
+        self.home.prepare_state()?;
+        let _lock = JobLock::acquire(&self.home.lock_file(), || observer.waiting_for_lock())?;
+        catalog.remove_leftovers()?;
+        let mut results = Vec::new();
+        match wanted {
+            Some(entry) => results.push(self.verify_entry(&catalog, entry, observer)?),
+            None => {
+                let (entries, unreadable) = catalog.scan()?;
+                for entry in entries {
+                    results.push(self.verify_entry(&catalog, entry, observer)?);
+                }
+                for bad in unreadable {
+                    results.push(Verification {
+                        id: bad.id,
+                        entry: None,
+                        problem: Some(bad.error.to_string()),
+                    });
+                }
+            }
+        }
+        let history = self.history();
+        for result in &results {
+            let started = history.start(Operation::Verify, Timestamp::now())?;
+            history.finish(
+                started,
+                Timestamp::now(),
+                result.problem.clone(),
+                vec![result.id.clone()],
+            )?;
+        }
+        Ok(results)
+    }
+
+    fn verify_entry(&self, catalog: &Catalog, entry: Entry, observer: &dyn Observer) -> Result<Verification> {
+        let image = catalog.temporary_image(&format!("{}.verify", entry.manifest.id));
+        let checked = unpack_and_check(&entry, &image, observer);
+        let _ = durable::remove_if_present(&image);
+        let problem = match checked {
+            Ok(()) => None,
+            Err(Error::Corrupt { problem, .. }) => Some(problem),
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(other) => Some(other.to_string()),
+        };
+        Ok(Verification {
+            id: entry.manifest.id.clone(),
+            entry: Some(entry),
+            problem,
+        })
+    }
+
+    /// Restores backup `id` into the database (`chosen` or the configured one).
+    ///
+    /// Order: the chosen backup is unpacked and checked beside the target (nothing live is touched
+    /// if it fails); then a safety backup of the current database is made; then the image is applied
+    /// through SQLite in one transaction, or moved into place when no database exists there.
+    pub fn restore(&self, id: &str, chosen: Option<&Path>, observer: &dyn Observer) -> Result<Restored> {
+        let target = self.database_path(chosen)?;
+        self.job(
+            Operation::Restore,
+            observer,
+            || {
+                let catalog = self.catalog();
+                let entry = catalog.find(id)?;
+                catalog.prepare()?;
+                catalog.remove_leftovers()?;
+                let folder = target
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf();
+                durable::ensure_folder(&folder)?;
+                let image = durable::temp_path(&folder, &format!("{}.restore", entry.manifest.id));
+                let restored = (|| {
+                    unpack_and_check(&entry, &image, observer)?;
+                    self.apply(&catalog, &entry, &image, &target, observer)
+                })();
+                let _ = durable::remove_if_present(&image);
+                let _ = durable::remove_if_present(&PathBuf::from(format!("{}-journal", image.display())));
+                let restored = restored?;
+                if let Err(error) = self.apply_retention(&catalog) {
+                    tracing::warn!("retention after restore failed: {error}");
+                }
+                Ok(restored)
+            },
+            |restored| {
+                let mut ids = vec![restored.restored.manifest.id.clone()];
+                ids.extend(restored.safety_backup.iter().map(|entry| entry.manifest.id.clone()));
+                ids
+            },
+        )
+    }
+
+    fn apply(
+        &self,
+        catalog: &Catalog,
+        entry: &Entry,
+        image: &Path,
+        target: &Path,
+        observer: &dyn Observer,
+    ) -> Result<Restored> {
+        let access = self.access();
+        let mut restored = Restored {
+            restored: entry.clone(),
+            safety_backup: None,
+            set_aside: None,
+        };
+        match live::presence(target)? {
+            Presence::Database(_) => {
+                observer.progress(Stage::SafetyBackup, 0, 1);
+                // A restore must never be refused because today's database grew past the limit.
+                let unlimited = Access {
+                    max_bytes: u64::MAX,
+                    ..access
+                };
+                restored.safety_backup =
+                    Some(self.make_backup(catalog, target, Kind::Safety, unlimited, observer)?);
+                observer.progress(Stage::Apply, 0, 1);
+                live::restore_into(target, image, &access, observer)?;
+            }
+            presence => {
+                if presence != Presence::Absent {
+                    // An empty or foreign file cannot be restored into through SQLite; keep it, in
+                    // case it matters to someone, and put the backup in its place.
+                    restored.set_aside = Some(set_aside(target)?);
+                } else {
+                    remove_stale_companions(target)?;
+                }
+                observer.progress(Stage::Apply, 0, 1);
+                durable::commit(image, target)?;
+            }
+        }
+        Ok(restored)
+    }
+
+    /// Removes backup `id`. The newest verified backup is kept unless `force` is set.
+    pub fn delete(&self, id: &str, force: bool, observer: &dyn Observer) -> Result<Entry> {
+        let catalog = self.catalog();
+        let entry = catalog.find(id)?;
+        self.job(
+            Operation::Delete,
+            observer,
+            || {
+                let entry = catalog.find(&entry.manifest.id)?;
+                if !force && self.newest_verified(&catalog)?.as_ref() == Some(&entry) {
+                    return Err(Error::NewestVerified(entry.manifest.id.clone()));
+                }
+                catalog.remove(&entry)?;
+                Ok(entry)
+            },
+            |entry| vec![entry.manifest.id.clone()],
+        )
+    }
+
+    /// Applies retention now, or (with `dry_run`) only says what it would do.
+    pub fn prune(&self, dry_run: bool, observer: &dyn Observer) -> Result<Vec<Pruned>> {
+        let catalog = self.catalog();
+        if dry_run {
+            return self.retention_plan(&catalog);
+        }
+        self.job(
+            Operation::Prune,
+            observer,
+            || {
+                catalog.remove_leftovers()?;
+                self.apply_retention(&catalog)
+            },
+            |plan| {
+                plan.iter()
+                    .filter(|item| !item.decision.keep)
+                    .map(|item| item.entry.manifest.id.clone())
+                    .collect()
+            },
+        )
+    }
+
+    fn retention_plan(&self, catalog: &Catalog) -> Result<Vec<Pruned>> {
+        let entries = catalog.list()?;
+        let failed = self.failed_checks()?;
+        let candidates: Vec<Candidate> = entries
+            .iter()
+            .map(|entry| Candidate {
+                created_at: entry.manifest.created_at,
+                kind: entry.manifest.kind,
+                verified: !failed.contains(&entry.manifest.id),
+            })
+            .collect();
+        let decisions = retention::plan(&candidates, &self.config.retention, &TimeZone::system());
+        Ok(entries
+            .into_iter()
+            .zip(decisions)
+            .map(|(entry, decision)| Pruned { entry, decision })
+            .collect())
+    }
+
+    fn apply_retention(&self, catalog: &Catalog) -> Result<Vec<Pruned>> {
+        let plan = self.retention_plan(catalog)?;
+        for item in plan.iter().filter(|item| !item.decision.keep) {
+            catalog.remove(&item.entry)?;
+            tracing::info!("retention removed {}: {}", item.entry.manifest.id, item.decision.reason);
+        }
+        Ok(plan)
+    }
+
+    /// Ids of backups whose most recent check failed.
+    fn failed_checks(&self) -> Result<Vec<String>> {
+        let mut latest: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+        for run in self.history().runs()? {
+            if run.operation == Operation::Verify {
+                for id in run.backups {
+                    latest.insert(id, run.outcome == Outcome::Failed);
+                }
+            }
+        }
+        let mut failed: Vec<String> = latest
+            .into_iter()
+            .filter_map(|(id, failed)| failed.then_some(id))
+            .collect();
+        failed.sort();
+        Ok(failed)
+    }
+
+    /// The newest manual or scheduled backup whose checks all passed.
+    fn newest_verified(&self, catalog: &Catalog) -> Result<Option<Entry>> {
+        let failed = self.failed_checks()?;
+        Ok(catalog.list()?.into_iter().find(|entry| {
+            entry.manifest.kind != Kind::Safety && !failed.contains(&entry.manifest.id)
+        }))
+    }
+
+    /// The state of the data, from facts gathered now.
+    pub fn health(&self) -> Result<Health> {
+        let now = Timestamp::now();
+        let catalog = self.catalog();
+        let entries = catalog.list()?;
+        let failed = self.failed_checks()?;
+        let runs = self.history().runs()?;
+        let backup_runs: Vec<&Run> = runs
+            .iter()
+            .filter(|run| run.operation == Operation::Backup)
+            .collect();
+        let database = match &self.config.database.path {
+            None => DatabaseState::NotConfigured,
+            Some(path) => match live::presence(path)? {
+                Presence::Absent => DatabaseState::Missing(path.display().to_string()),
+                _ => DatabaseState::Present {
+                    path: path.display().to_string(),
+                    size: size_of(path).unwrap_or(0),
+                },
+            },
+        };
+        let last_backup = self.newest_verified(&catalog)?;
+        let recent: Vec<&&Run> = backup_runs.iter().rev().take(30).collect();
+        let success_rate = (!recent.is_empty()).then(|| {
+            recent.iter().filter(|run| run.outcome == Outcome::Ok).count() as f64 / recent.len() as f64
+        });
+        let facts = Facts {
+            now,
+            database: database.clone(),
+            newest_verified: last_backup.as_ref().map(|entry| entry.manifest.created_at),
+            last_backup_run: backup_runs.last().map(|run| (*run).clone()),
+            failed_checks: failed
+                .into_iter()
+                .filter(|id| entries.iter().any(|entry| &entry.manifest.id == id))
+                .collect(),
+            schedule: self.config.schedule,
+            free_space: free_space(catalog.folder()),
+            max_backup_bytes: self.config.limits.max_backup_mb.saturating_mul(MIB),
+        };
+        Ok(Health {
+            assessment: health::assess(&facts),
+            last_backup,
+            next_scheduled: self.config.schedule.next_run(&Zoned::now()),
+            total_backups: entries.len(),
+            total_size: entries.iter().map(|entry| entry.manifest.size).sum(),
+            last_run: runs.last().cloned(),
+            success_rate,
+            database,
+        })
+    }
+}
+
+fn size_of(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|metadata| metadata.len())
+}
+
+/// Free bytes on the disk that holds `folder` (or its nearest existing parent).
+fn free_space(folder: &Path) -> Option<u64> {
+    let existing = folder.ancestors().find(|candidate| candidate.exists())?;
+    fs4::available_space(existing).ok()
+}
+
+/// Unpacks an artifact into `image`, checking it against its manifest on the way: the artifact's
+/// size and SHA-256, the image's SHA-256, then SQLite's integrity check.
+fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Result<()> {
+    let manifest = &entry.manifest;
+    let corrupt = |problem: String| Error::Corrupt {
+        id: manifest.id.clone(),
+        problem,
+    };
+    let on_disk = std::fs::metadata(&entry.artifact_path)
+        .map_err(|_| corrupt(format!("its artifact {} is missing", entry.artifact_path.display())))?
+        .len();
+    if on_disk != manifest.size {
+        return Err(corrupt(format!(
+            "its artifact is {on_disk} bytes, the manifest says {}",
+            manifest.size
+        )));
+    }
+    let unpacked = archive::decompress(&entry.artifact_path, image, &manifest.id, observer)?;
+    if unpacked.artifact.sha256 != manifest.sha256 {
+        return Err(corrupt("its artifact's SHA-256 does not match the manifest".into()));
+    }
+    if unpacked.image.sha256 != manifest.db_sha256 || unpacked.image.size != manifest.db_size {
+        return Err(corrupt("the database inside does not match the manifest".into()));
+    }
+    check::examine(image).map_err(corrupt)?;
+    Ok(())
+}
+
+/// Moves a damaged file (and its SQLite companions) out of the way, keeping it beside the target.
+fn set_aside(target: &Path) -> Result<PathBuf> {
+    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    let aside = PathBuf::from(format!("{}.damaged-{stamp}", target.display()));
+    std::fs::rename(target, &aside).map_err(|source| Error::io("cannot move aside", target, source))?;
+    for suffix in ["-journal", "-wal", "-shm"] {
+        let companion = PathBuf::from(format!("{}{suffix}", target.display()));
+        if companion.exists() {
+            let moved = PathBuf::from(format!("{}{suffix}", aside.display()));
+            std::fs::rename(&companion, &moved)
+                .map_err(|source| Error::io("cannot move aside", &companion, source))?;
+        }
+    }
+    Ok(aside)
+}
+
+/// A journal or WAL left beside a database that is gone would be applied by SQLite to the file we
+/// put there: it belongs to the old file, so it goes.
+fn remove_stale_companions(target: &Path) -> Result<()> {
+    for suffix in ["-journal", "-wal", "-shm"] {
+        durable::remove_if_present(&PathBuf::from(format!("{}{suffix}", target.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The only module that opens the live database: taking a consistent snapshot of it, and restoring
+//! an image into it.
+//!
+//! Locking, which is the whole point of this module:
+//! - A snapshot first opens a read transaction (`BEGIN` then a read). In WAL mode that pins a
+//!   snapshot of the database without blocking writers, and the online backup API copies that
+//!   snapshot, stepping in chunks inside our transaction (so it never restarts when the writer
+//!   commits). In rollback-journal mode the read transaction holds SQLite's SHARED lock, which keeps
+//!   every writer from committing; we copy the file's bytes while it is held, which is as short as
+//!   holding that lock can be, and compress later, after the lock is gone.
+//! - POSIX locks belong to a process and a file, not to a descriptor: closing *any* descriptor of
+//!   the database file drops every lock this process holds on it. The descriptor we read the bytes
+//!   through is therefore closed only after the read transaction has ended.
+//! - A restore goes through SQLite into the live file with the backup API, as one journaled write
+//!   transaction, so an application that holds the database open sees the new content on its next
+//!   read, and a crash at any moment leaves the old content or the new one. Nothing is ever renamed
+//!   over a database file that may be open.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::progress::{Observer, Stage};
+
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+/// Pages copied per backup-API step: progress and cancellation are checked between steps.
+const PAGES_PER_STEP: i32 = 2048;
+
+/// How to treat the live database.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// How long to wait for another process's lock.
+    pub busy_timeout: Duration,
+    /// Refuse databases larger than this many bytes.
+    pub max_bytes: u64,
+}
+
+/// What state a path is in, before anything opens it through SQLite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Nothing is there.
+    Absent,
+    /// A file of this many bytes that starts with SQLite's header.
+    Database(u64),
+    /// A zero-byte file.
+    Empty,
+    /// A file that is not a SQLite database.
+    Foreign,
+}
+
+/// Looks at a path without opening it through SQLite (which would call an empty file an empty
+/// database, and would create a missing one).
+pub fn presence(path: &Path) -> Result<Presence> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Presence::Absent),
+        Err(source) => return Err(Error::io("cannot read", path, source)),
+    };
+    if !metadata.is_file() {
+        return Ok(Presence::Foreign);
+    }
+    if metadata.len() == 0 {
+        return Ok(Presence::Empty);
+    }
+    let mut header = [0u8; 16];
+    let mut file = File::open(path).map_err(|source| Error::io("cannot open", path, source))?;
+    // Reading a header and closing again is safe here: this process holds no SQLite lock on
+    // the file yet (see the module documentation).
+    if file.read_exact(&mut header).is_err() || &header != SQLITE_HEADER {
+        return Ok(Presence::Foreign);
+    }
+    Ok(Presence::Database(metadata.len()))
+}
+
+/// Checks that `path` is a database worth backing up, with a precise error when it is not.
+pub fn require_database(path: &Path) -> Result<u64> {
+    match presence(path)? {
+        Presence::Database(size) => Ok(size),
+        Presence::Absent => Err(Error::DatabaseMissing(path.to_path_buf())),
+        Presence::Empty => Err(Error::DatabaseEmpty(path.to_path_buf())),
+        Presence::Foreign => Err(Error::NotSqlite(path.to_path_buf())),
+    }
+}
+
+fn open_live(path: &Path, access: &Access) -> Result<Connection> {
+    // Read-write without create: SQLite must be able to roll back a hot journal left by a crashed
+    // writer before we read, and a missing file must not be created.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags).map_err(|error| sqlite(path, error, access))?;
+    connection
+        .busy_timeout(access.busy_timeout)
+        .map_err(|error| sqlite(path, error, access))?;
+    Ok(connection)
+}
+
+fn sqlite(path: &Path, error: rusqlite::Error, access: &Access) -> Error {
+    Error::sqlite(path, error, access.busy_timeout.as_secs())
+}
+
+fn journal_mode(connection: &Connection, path: &Path, access: &Access) -> Result<String> {
+    connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+        .map(|mode| mode.to_ascii_lowercase())
+        .map_err(|error| sqlite(path, error, access))
+}
+
+fn page_geometry(connection: &Connection, path: &Path, access: &Access) -> Result<(u64, u64)> {
+    let read = |pragma: &str| {
+        connection
+            .query_row(pragma, [], |row| row.get::<_, i64>(0))
+            .map(|value| value.max(0) as u64)
+            .map_err(|error| sqlite(path, error, access))
+    };
+    Ok((read("PRAGMA page_size")?, read("PRAGMA page_count")?))
+}
+
+/// Writes a consistent image of the live database at `source` into the new file `image`.
+///
+/// The image holds every transaction committed before this call started. It is a complete
+/// database file in rollback-journal mode, synced to disk.
+pub fn snapshot(source: &Path, image: &Path, access: &Access, observer: &dyn Observer) -> Result<()> {
+    let size = require_database(source)?;
+    check_limit(source, size, access)?;
+    let connection = open_live(source, access)?;
+    connection
+        .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;")
+        .map_err(|error| sqlite(source, error, access))?;
+    // Opened (in rollback-journal mode) inside the read transaction and closed only after it has
+    // ended: see the module documentation on POSIX locks.
+    let mut descriptor: Option<File> = None;
+    let copied = (|| {
+        let (page_size, page_count) = page_geometry(&connection, source, access)?;
+        check_limit(source, page_size * page_count, access)?;
+        if journal_mode(&connection, source, access)? == "wal" {
+            return copy_through_backup_api(&connection, source, image, page_count, access, observer);
+        }
+        let file = File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
+        let file = descriptor.insert(file);
+        copy_bytes(file, source, image, page_size * page_count, observer)
+    })();
+    let ended = connection.execute_batch("COMMIT");
+    drop(descriptor);
+    drop(connection);
+    copied?;
+    ended.map_err(|error| sqlite(source, error, access))
+}
+
+fn check_limit(path: &Path, bytes: u64, access: &Access) -> Result<()> {
+    if bytes > access.max_bytes {
+        const MB: u64 = 1024 * 1024;
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            size_mb: bytes.div_ceil(MB),
+            limit_mb: access.max_bytes / MB,
+        });
+    }
+    Ok(())
+}
+
+/// Copies the first `length` bytes of the database file, read through `file` while a read
+/// transaction holds SQLite's SHARED lock.
+fn copy_bytes(
+    file: &mut File,
+    source: &Path,
+    image: &Path,
+    length: u64,
+    observer: &dyn Observer,
+) -> Result<()> {
+    let mut output = durable::create(image)?;
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    while done < length {
+        if observer.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let want = usize::try_from(length - done).map_or(buffer.len(), |left| left.min(buffer.len()));
+        file.read_exact(&mut buffer[..want])
+            .map_err(|error| Error::io("cannot read", source, error))?;
+        output
+            .write_all(&buffer[..want])
+            .map_err(|error| Error::io("cannot write", image, error))?;
+        done += want as u64;
+        observer.progress(Stage::Snapshot, done, length);
+    }
+    // No fsync: the image is a scratch file that is compressed and deleted; the artifact made
+    // from it is what gets synced.
+    Ok(())
+}
+
+/// Copies the snapshot that `connection`'s open read transaction sees, page by page.
+fn copy_through_backup_api(
+    connection: &Connection,
+    source: &Path,
+    image: &Path,
+    page_count: u64,
+    access: &Access,
+    observer: &dyn Observer,
+) -> Result<()> {
+    let mut destination = Connection::open(image).map_err(|error| sqlite(image, error, access))?;
+    destination
+        .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .map_err(|error| sqlite(image, error, access))?;
+    {
+        let backup = Backup::new(connection, &mut destination).map_err(|error| sqlite(source, error, access))?;
+        step_to_completion(&backup, source, access, observer, Stage::Snapshot, page_count)?;
+    }
+    // The pages carry the source's WAL flag; make the image a plain rollback-journal database so
+    // that opening it (read-only or with the stock sqlite3) needs no -wal or -shm file.
+    destination
+        .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+        .map_err(|error| sqlite(image, error, access))?;
+    destination
+        .close()
+        .map_err(|(_, error)| sqlite(image, error, access))
+}
+
+fn step_to_completion(
+    backup: &Backup<'_, '_>,
+    path: &Path,
+    access: &Access,
+    observer: &dyn Observer,
+    stage: Stage,
+    page_count: u64,
+) -> Result<()> {
+    let deadline = Instant::now() + access.busy_timeout;
+    loop {
+        if observer.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        match backup.step(PAGES_PER_STEP).map_err(|error| sqlite(path, error, access))? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {
+                let progress = backup.progress();
+                let total = u64::try_from(progress.pagecount).unwrap_or(page_count);
+                let left = u64::try_from(progress.remaining).unwrap_or(0);
+                observer.progress(stage, total.saturating_sub(left), total);
+            }
+            StepResult::Busy | StepResult::Locked => {
+                if Instant::now() >= deadline {
+                    return Err(Error::Locked {
+                        path: path.to_path_buf(),
+                        seconds: access.busy_timeout.as_secs(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces the content of the existing live database at `target` with the checked image at
+/// `image`, through SQLite, as one transaction.
+pub fn restore_into(target: &Path, image: &Path, access: &Access, observer: &dyn Observer) -> Result<()> {
+    let mut live = open_live(target, access)?;
+    let source = Connection::open_with_flags(image, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|error| sqlite(image, error, access))?;
+    let (image_page_size, image_pages) = page_geometry(&source, image, access)?;
+    let (live_page_size, _) = page_geometry(&live, target, access)?;
+    let wal = journal_mode(&live, target, access)? == "wal";
+
+    // The backup API cannot change the page size of a WAL database; it fails leaving the database as
+    // it was. Leaving WAL mode for the copy works only when no other connection has the database
+    // open, which is the right condition: then nobody can see the switch.
+    let leave_wal = wal && image_page_size != live_page_size;
+    if leave_wal {
+        let mode: String = live
+            .query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
+            .map_err(|error| match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    needs_exclusive(target, image_page_size, live_page_size)
+                }
+                _ => sqlite(target, error, access),
+            })?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(needs_exclusive(target, image_page_size, live_page_size));
+        }
+    }
+    let copied = (|| {
+        let backup = Backup::new(&source, &mut live).map_err(|error| sqlite(target, error, access))?;
+        step_all_at_once(&backup, target, access)?;
+        observer.progress(Stage::Apply, image_pages, image_pages);
+        Ok(())
+    })();
+    if leave_wal {
+        let back = live
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(|error| sqlite(target, error, access));
+        copied?;
+        back?;
+        return Ok(());
+    }
+    copied
+}
+
+fn needs_exclusive(target: &Path, image_page_size: u64, live_page_size: u64) -> Error {
+    Error::RestoreNeedsExclusive {
+        path: target.to_path_buf(),
+        reason: format!(
+            "the backup's page size ({image_page_size} bytes) differs from the database's ({live_page_size} bytes), and a database in WAL mode can only change it while no other program has it open"
+        ),
+    }
+}
+
+/// One step of every page: a single write transaction on the target, so a crash leaves the old
+/// content or the new, never a mix.
+fn step_all_at_once(backup: &Backup<'_, '_>, target: &Path, access: &Access) -> Result<()> {
+    let deadline = Instant::now() + access.busy_timeout;
+    loop {
+        match backup.step(-1).map_err(|error| sqlite(target, error, access))? {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            StepResult::Busy | StepResult::Locked => {
+                return Err(Error::Locked {
+                    path: target.to_path_buf(),
+                    seconds: access.busy_timeout.as_secs(),
+                });
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Behaviour 8: health is computed from facts, like a dead man's switch. Error when there is no
+//! verified backup, the last backup failed, the newest verified backup is older than two schedule
+//! periods (48 h with no schedule) or the database is missing; warning when the database is above
+//! 80% of max_backup_mb (or the backup folder is short of space); each issue a sentence a person can
+//! act on. Every run is recorded, and health reports the last run, the success rate and totals.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::Value;
+
+fn health(home: &Home) -> Value {
+    let run = home.run(&["health", "--json"]);
+    assert_no_panic(&run);
+    assert_ne!(run.code(), Some(2), "health is not a usage error:\n{run}");
+    let report = run.json();
+    for issue in report["issues"]
+        .as_array()
+        .unwrap_or_else(|| panic!("issues must be an array: {report}"))
+    {
+        assert_is_a_sentence(issue);
+    }
+    report
+}
+
+/// "Each issue is a sentence a person can act on": a capitalised sentence with a full stop.
+#[track_caller]
+fn assert_is_a_sentence(issue: &Value) {
+    let text = issue.as_str().unwrap_or_default().trim();
+    assert!(
+        text.split_whitespace().count() >= 4,
+        "issue {issue} is not a sentence"
+    );
+    assert!(
+        text.chars().next().is_some_and(char::is_uppercase),
+        "issue {issue} does not start like a sentence"
+    );
+    assert!(
+        text.ends_with('.'),
+        "issue {issue} does not end like a sentence"
+    );
+}
+
+#[track_caller]
+fn assert_status(report: &Value, status: &str) {
+    assert_eq!(report["status"], status, "health: {report}");
+    if status == "healthy" {
+        assert_eq!(report["issues"], Value::Array(vec![]), "{report}");
+    } else {
+        assert!(
+            !report["issues"].as_array().unwrap().is_empty(),
+            "a {status} status must say why: {report}"
+        );
+    }
+}
+
+fn issues_text(report: &Value) -> String {
+    report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap_or_default().to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+#[test]
+fn health_is_an_error_before_the_first_backup() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    home.config_set("database.path", s(&db));
+
+    let report = health(&home);
+    assert_status(&report, "error");
+    assert_eq!(report["last_backup"], Value::Null);
+    assert_eq!(report["total_backups"], 0);
+    assert_eq!(report["database"]["exists"], true, "{report}");
+}
+
+#[test]
+fn health_is_healthy_after_a_backup_and_reports_the_facts() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 64);
+    home.config_set("database.path", s(&db));
+    home.run(&["schedule", "off"]).ok();
+    let backup = home.run(&["backup", "--json"]).ok().json();
+
+    let report = health(&home);
+    assert_status(&report, "healthy");
+    assert_eq!(report["last_backup"]["id"], backup["id"], "{report}");
+    assert_eq!(report["next_scheduled"], Value::Null, "schedule is off: {report}");
+    assert_eq!(report["total_backups"], 1);
+    assert_eq!(report["total_size"], backup["size"]);
+    assert_eq!(report["database"]["exists"], true);
+    assert_eq!(report["database"]["size"].as_u64(), Some(file_size(&db)));
+    let path = report["database"]["path"].as_str().unwrap_or_default();
+    assert!(
+        path == s(&db) || path == s(&fs::canonicalize(&db).unwrap()),
+        "database.path in {report}"
+    );
+    let last_run = &report["last_run"];
+    assert!(last_run.is_object(), "the backup run is recorded: {report}");
+    assert!(
+        last_run["operation"]
+            .as_str()
+            .is_some_and(|op| op.contains("backup")),
+        "{report}"
+    );
+    assert!(is_rfc3339(last_run["started_at"].as_str().unwrap_or_default()), "{report}");
+    assert!(is_rfc3339(last_run["ended_at"].as_str().unwrap_or_default()), "{report}");
+    assert_eq!(last_run["error"], Value::Null, "{report}");
+    assert_eq!(report["success_rate"].as_f64(), Some(1.0), "{report}");
+}
+
+#[test]
+fn health_is_an_error_when_the_database_is_missing() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Rollback, &["x"], 0);
+    home.config_set("database.path", s(&db));
+    home.run(&["backup"]).ok();
+    assert_status(&health(&home), "healthy");
+
+    remove_db(&db);
+    let report = health(&home);
+    assert_status(&report, "error");
+    assert_eq!(report["database"]["exists"], false, "{report}");
+    assert!(
+        issues_text(&report).contains("store.db") || issues_text(&report).contains("database"),
+        "the issue says the database is missing: {report}"
+    );
+}
+
+#[test]
+fn health_is_an_error_when_the_last_backup_failed_and_recovers_after_a_good_one() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    home.config_set("database.path", s(&db));
+    home.run(&["backup"]).ok();
+
+    // A backup fails (a database that is not there), the configured one is fine.
+    let missing = home.scratch("typo.db");
+    home.run(&["backup", "--db", s(&missing)]).fails_with(1);
+    let report = health(&home);
+    assert_status(&report, "error");
+    assert!(
+        report["last_run"]["error"].is_string(),
+        "the failed run's error is recorded: {report}"
+    );
+    let rate = report["success_rate"].as_f64().unwrap_or(-1.0);
+    assert!(rate > 0.0 && rate < 1.0, "one of two runs failed: {report}");
+
+    home.run(&["backup"]).ok();
+    let report = health(&home);
+    assert_status(&report, "healthy");
+    assert_eq!(report["total_backups"], 2);
+
+    // Every run is on record, one JSON line each.
+    let history = fs::read_to_string(home.path().join("state/history.jsonl"))
+        .expect("state/history.jsonl");
+    let lines: Vec<Value> = history
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "three backup runs recorded:\n{history}");
+}
+
+#[test]
+fn health_is_an_error_when_the_newest_backup_is_older_than_48_hours_without_a_schedule() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    home.config_set("database.path", s(&db));
+    let fresh = id_of(&home.run(&["backup", "--json"]).ok().json()).to_string();
+    assert_status(&health(&home), "healthy");
+
+    // The folder as it would look three days later: the only backup is 72 h old.
+    let old = forge_backup(&home, &fresh, &utc_date("3 days ago"), "manual");
+    remove_backup_by_hand(&home, &fresh);
+    assert_eq!(home.ids(), vec![old.clone()]);
+    let report = health(&home);
+    assert_status(&report, "error");
+    assert_eq!(report["last_backup"]["id"], old.as_str(), "{report}");
+
+    // 40 hours is still within two days.
+    let recent = forge_backup(&home, &old, &utc_date("40 hours ago"), "manual");
+    let report = health(&home);
+    assert_eq!(report["last_backup"]["id"], recent.as_str(), "{report}");
+    assert_status(&report, "healthy");
+}
+
+#[test]
+fn health_warns_when_the_database_is_above_80_percent_of_max_backup_mb() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    // About 900 KB: above 80% of 1 MB (whether MB means 10^6 or 2^20 bytes), below 1 MB.
+    let conn = create_items_db(&db, Journal::Rollback, &["x"], 800);
+    let mut size = file_size(&db);
+    while size < 860_000 {
+        add_filler(&conn, 8);
+        size = file_size(&db);
+    }
+    drop(conn);
+    assert!(
+        (860_000..990_000).contains(&size),
+        "the test database is {size} bytes"
+    );
+    home.config_set("database.path", s(&db));
+    home.config_set("limits.max_backup_mb", "1");
+    home.run(&["backup"]).ok();
+
+    let report = health(&home);
+    assert_status(&report, "warning");
+    assert!(
+        issues_text(&report).contains("max_backup_mb") || issues_text(&report).contains("limit"),
+        "the issue names the limit to raise: {report}"
+    );
+}

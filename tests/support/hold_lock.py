@@ -1,0 +1,30 @@
+#!/usr/bin/python3
+"""Holds a SQLite database locked exclusively, as a misbehaving application would.
+
+    hold_lock.py DB
+
+Opens DB (rollback-journal mode is what makes an exclusive lock keep readers
+out), runs BEGIN EXCLUSIVE plus a write, prints "locked", and keeps the lock
+until its stdin is closed; then it rolls back, so the database is left as it
+was, and exits 0.
+"""
+import sqlite3
+import sys
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    conn = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    conn.execute("CREATE TABLE IF NOT EXISTS lock_holder(x)")
+    print("locked", flush=True)
+    sys.stdin.read()
+    conn.execute("ROLLBACK")
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
