@@ -138,7 +138,15 @@ pub fn compress(
     let _ = encoder.multithread(workers);
     encoder.include_checksum(true).map_err(write_error)?;
     let _ = encoder.set_pledged_src_size(Some(total));
-    pump(&mut reader, &mut encoder, Stage::Compress, total, observer, image, artifact)?;
+    pump(
+        &mut reader,
+        &mut encoder,
+        Stage::Compress,
+        total,
+        observer,
+        image,
+        artifact,
+    )?;
     let mut sink = encoder.finish().map_err(write_error)?;
     sink.flush().map_err(write_error)?;
     let file = sink
@@ -240,7 +248,15 @@ pub fn digest_file(path: &Path, observer: &dyn Observer) -> Result<Digested> {
         hasher: Sha256::new(),
         bytes: 0,
     };
-    pump(&mut reader, &mut sink, Stage::Verify, total, observer, path, path)?;
+    pump(
+        &mut reader,
+        &mut sink,
+        Stage::Verify,
+        total,
+        observer,
+        path,
+        path,
+    )?;
     Ok(Digested {
         size: sink.bytes,
         sha256: hex(&sink.hasher.finalize()),
@@ -256,12 +272,17 @@ mod tests {
     fn compress_then_decompress_gives_back_the_bytes_and_agrees_on_hashes() {
         let folder = tempfile::tempdir().expect("tempdir");
         let image = folder.path().join("image");
-        let bytes: Vec<u8> = (0..3_000_000u32).map(|n| (n % 251) as u8 ^ (n >> 12) as u8).collect();
+        let bytes: Vec<u8> = (0..3_000_000u32)
+            .map(|n| (n % 251) as u8 ^ (n >> 12) as u8)
+            .collect();
         std::fs::write(&image, &bytes).expect("write");
         let artifact = folder.path().join("a.zst");
         let packed = compress(&image, &artifact, 3, &Silent).expect("compress");
         assert_eq!(packed.image.size, bytes.len() as u64);
-        assert_eq!(packed.artifact, digest_file(&artifact, &Silent).expect("digest"));
+        assert_eq!(
+            packed.artifact,
+            digest_file(&artifact, &Silent).expect("digest")
+        );
         let back = folder.path().join("back");
         let unpacked = decompress(&artifact, &back, "x", &Silent).expect("decompress");
         assert_eq!(unpacked, packed);

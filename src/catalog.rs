@@ -63,7 +63,8 @@ impl Catalog {
         };
         let mut ids = Vec::new();
         for item in reader {
-            let item = item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
+            let item =
+                item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
             let name = item.file_name().to_string_lossy().into_owned();
             if let Some(id) = name.strip_suffix(MANIFEST_SUFFIX)
                 && !id.is_empty()
@@ -170,7 +171,11 @@ impl Catalog {
 
     /// Removes a backup: manifest first, so it stops being listed before its artifact goes.
     pub fn remove(&self, entry: &Entry) -> Result<()> {
-        durable::remove_if_present(&self.folder.join(Manifest::manifest_name(&entry.manifest.id)))?;
+        durable::remove_if_present(
+            &self
+                .folder
+                .join(Manifest::manifest_name(&entry.manifest.id)),
+        )?;
         durable::remove_if_present(&entry.artifact_path)?;
         durable::sync_folder(&self.folder)?;
         self.write_checksums()
@@ -197,11 +202,12 @@ impl Catalog {
         };
         let mut removed = Vec::new();
         for item in reader {
-            let item = item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
+            let item =
+                item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
             let name = item.file_name().to_string_lossy().into_owned();
-            let orphan = name.strip_suffix(ARTIFACT_SUFFIX).is_some_and(|id| {
-                !self.folder.join(Manifest::manifest_name(id)).exists()
-            });
+            let orphan = name
+                .strip_suffix(ARTIFACT_SUFFIX)
+                .is_some_and(|id| !self.folder.join(Manifest::manifest_name(id)).exists());
             if name.starts_with(TEMP_PREFIX) || orphan {
                 let path = item.path();
                 durable::remove_if_present(&path)?;

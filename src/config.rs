@@ -14,7 +14,7 @@ use crate::home::Home;
 use crate::retention::Policy;
 use crate::schedule::Schedule;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub database: DatabaseSection,
@@ -44,18 +44,6 @@ pub struct BackupsSection {
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub max_backup_mb: u64,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            database: DatabaseSection::default(),
-            backups: BackupsSection::default(),
-            schedule: Schedule::default(),
-            retention: Policy::default(),
-            limits: Limits::default(),
-        }
-    }
 }
 
 impl Default for DatabaseSection {
@@ -162,7 +150,9 @@ pub fn set(home: &Home, changes: &[(&str, &str)]) -> Result<Config> {
     for (key, value) in changes {
         let (section, name) = key
             .split_once('.')
-            .filter(|(section, name)| !section.is_empty() && !name.is_empty() && !name.contains('.'))
+            .filter(|(section, name)| {
+                !section.is_empty() && !name.is_empty() && !name.contains('.')
+            })
             .ok_or_else(|| config_error(format!("key `{key}` is not of the form section.name")))?;
         let table = document
             .entry(section)
@@ -223,10 +213,20 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .rev()
         .map(str::trim)
         .find(|candidate| candidate.starts_with('[') && candidate.ends_with(']'))
-        .map(|candidate| candidate.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        .map(|candidate| {
+            candidate
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string()
+        });
     let trimmed = line.trim();
     if trimmed.starts_with('[') {
-        return Some(trimmed.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        return Some(
+            trimmed
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string(),
+        );
     }
     let name = trimmed.split_once('=')?.0.trim().trim_matches('"');
     if name.is_empty() {
@@ -263,7 +263,10 @@ mod tests {
     #[test]
     fn errors_name_the_file_the_line_and_the_key() {
         let unknown = error_of("[retention]\nkeep_local = 3\nkeep_lokal = 4\n");
-        assert!(unknown.starts_with("/h/config.toml: line 3, key retention.keep_lokal"), "{unknown}");
+        assert!(
+            unknown.starts_with("/h/config.toml: line 3, key retention.keep_lokal"),
+            "{unknown}"
+        );
         let bad_time = error_of("[schedule]\nenabled = true\ntime = \"25:00\"\n");
         assert!(bad_time.contains("line 3, key schedule.time"), "{bad_time}");
         assert!(bad_time.contains("25:00"), "{bad_time}");
@@ -288,6 +291,9 @@ mod tests {
         assert!(set(&home, &[("schedule.time", "25:00")]).is_err());
         assert!(set(&home, &[("retention.nonsense", "1")]).is_err());
         assert!(set(&home, &[("nodot", "1")]).is_err());
-        assert_eq!(fs::read_to_string(home.config_file()).expect("read"), before);
+        assert_eq!(
+            fs::read_to_string(home.config_file()).expect("read"),
+            before
+        );
     }
 }

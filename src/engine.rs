@@ -136,7 +136,12 @@ impl Engine {
 
     /// Takes one backup of the database (`chosen` or the configured one), verifies it, then
     /// applies retention.
-    pub fn backup(&self, chosen: Option<&Path>, kind: Kind, observer: &dyn Observer) -> Result<Entry> {
+    pub fn backup(
+        &self,
+        chosen: Option<&Path>,
+        kind: Kind,
+        observer: &dyn Observer,
+    ) -> Result<Entry> {
         let database = self.database_path(chosen)?;
         self.job(
             Operation::Backup,
@@ -149,7 +154,10 @@ impl Engine {
                 observer.progress(Stage::Prune, 0, 1);
                 if let Err(error) = self.apply_retention(&catalog) {
                     // The backup itself is good; a failed clean-up must not make it look failed.
-                    tracing::warn!("retention after backup {} failed: {error}", entry.manifest.id);
+                    tracing::warn!(
+                        "retention after backup {} failed: {error}",
+                        entry.manifest.id
+                    );
                 }
                 Ok(entry)
             },
@@ -177,11 +185,15 @@ impl Engine {
             // (cached) file, so the check costs no extra wall time on a machine with spare cores.
             let (examined, compressed) = std::thread::scope(|scope| {
                 let checker = scope.spawn(|| check::examine(&image));
-                let compressed =
-                    archive::compress(&image, &artifact, self.config.backups.compression_level, observer);
-                let examined = checker
-                    .join()
-                    .unwrap_or_else(|_| Err("the integrity check stopped unexpectedly".to_string()));
+                let compressed = archive::compress(
+                    &image,
+                    &artifact,
+                    self.config.backups.compression_level,
+                    observer,
+                );
+                let examined = checker.join().unwrap_or_else(|_| {
+                    Err("the integrity check stopped unexpectedly".to_string())
+                });
                 (examined, compressed)
             });
             let compressed = compressed?;
@@ -267,7 +279,12 @@ impl Engine {
         Ok(results)
     }
 
-    fn verify_entry(&self, catalog: &Catalog, entry: Entry, observer: &dyn Observer) -> Result<Verification> {
+    fn verify_entry(
+        &self,
+        catalog: &Catalog,
+        entry: Entry,
+        observer: &dyn Observer,
+    ) -> Result<Verification> {
         let image = catalog.temporary_image(&format!("{}.verify", entry.manifest.id));
         let checked = unpack_and_check(&entry, &image, observer);
         let _ = durable::remove_if_present(&image);
@@ -289,7 +306,12 @@ impl Engine {
     /// Order: the chosen backup is unpacked and checked beside the target (nothing live is touched
     /// if it fails); then a safety backup of the current database is made; then the image is applied
     /// through SQLite in one transaction, or moved into place when no database exists there.
-    pub fn restore(&self, id: &str, chosen: Option<&Path>, observer: &dyn Observer) -> Result<Restored> {
+    pub fn restore(
+        &self,
+        id: &str,
+        chosen: Option<&Path>,
+        observer: &dyn Observer,
+    ) -> Result<Restored> {
         let target = self.database_path(chosen)?;
         self.job(
             Operation::Restore,
@@ -311,7 +333,10 @@ impl Engine {
                     self.apply(&catalog, &entry, &image, &target, observer)
                 })();
                 let _ = durable::remove_if_present(&image);
-                let _ = durable::remove_if_present(&PathBuf::from(format!("{}-journal", image.display())));
+                let _ = durable::remove_if_present(&PathBuf::from(format!(
+                    "{}-journal",
+                    image.display()
+                )));
                 let restored = restored?;
                 if let Err(error) = self.apply_retention(&catalog) {
                     tracing::warn!("retention after restore failed: {error}");
@@ -320,7 +345,12 @@ impl Engine {
             },
             |restored| {
                 let mut ids = vec![restored.restored.manifest.id.clone()];
-                ids.extend(restored.safety_backup.iter().map(|entry| entry.manifest.id.clone()));
+                ids.extend(
+                    restored
+                        .safety_backup
+                        .iter()
+                        .map(|entry| entry.manifest.id.clone()),
+                );
                 ids
             },
         )
@@ -432,7 +462,11 @@ impl Engine {
         let plan = self.retention_plan(catalog)?;
         for item in plan.iter().filter(|item| !item.decision.keep) {
             catalog.remove(&item.entry)?;
-            tracing::info!("retention removed {}: {}", item.entry.manifest.id, item.decision.reason);
+            tracing::info!(
+                "retention removed {}: {}",
+                item.entry.manifest.id,
+                item.decision.reason
+            );
         }
         Ok(plan)
     }
@@ -487,7 +521,11 @@ impl Engine {
         let last_backup = self.newest_verified(&catalog)?;
         let recent: Vec<&&Run> = backup_runs.iter().rev().take(30).collect();
         let success_rate = (!recent.is_empty()).then(|| {
-            recent.iter().filter(|run| run.outcome == Outcome::Ok).count() as f64 / recent.len() as f64
+            recent
+                .iter()
+                .filter(|run| run.outcome == Outcome::Ok)
+                .count() as f64
+                / recent.len() as f64
         });
         let facts = Facts {
             now,
@@ -534,7 +572,12 @@ fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Res
         problem,
     };
     let on_disk = std::fs::metadata(&entry.artifact_path)
-        .map_err(|_| corrupt(format!("its artifact {} is missing", entry.artifact_path.display())))?
+        .map_err(|_| {
+            corrupt(format!(
+                "its artifact {} is missing",
+                entry.artifact_path.display()
+            ))
+        })?
         .len();
     if on_disk != manifest.size {
         return Err(corrupt(format!(
@@ -544,10 +587,14 @@ fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Res
     }
     let unpacked = archive::decompress(&entry.artifact_path, image, &manifest.id, observer)?;
     if unpacked.artifact.sha256 != manifest.sha256 {
-        return Err(corrupt("its artifact's SHA-256 does not match the manifest".into()));
+        return Err(corrupt(
+            "its artifact's SHA-256 does not match the manifest".into(),
+        ));
     }
     if unpacked.image.sha256 != manifest.db_sha256 || unpacked.image.size != manifest.db_size {
-        return Err(corrupt("the database inside does not match the manifest".into()));
+        return Err(corrupt(
+            "the database inside does not match the manifest".into(),
+        ));
     }
     check::examine(image).map_err(corrupt)?;
     Ok(())
@@ -557,7 +604,8 @@ fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Res
 fn set_aside(target: &Path) -> Result<PathBuf> {
     let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
     let aside = PathBuf::from(format!("{}.damaged-{stamp}", target.display()));
-    std::fs::rename(target, &aside).map_err(|source| Error::io("cannot move aside", target, source))?;
+    std::fs::rename(target, &aside)
+        .map_err(|source| Error::io("cannot move aside", target, source))?;
     for suffix in ["-journal", "-wal", "-shm"] {
         let companion = PathBuf::from(format!("{}{suffix}", target.display()));
         if companion.exists() {

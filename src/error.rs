@@ -85,9 +85,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error(
-        "backup {0} is the newest verified backup; pass --force to delete it anyway"
-    )]
+    #[error("backup {0} is the newest verified backup; pass --force to delete it anyway")]
     NewestVerified(String),
 
     #[error(
@@ -143,6 +141,8 @@ impl Error {
 fn is_disk_full(error: &io::Error) -> bool {
     // EFBIG is what `ulimit -f` produces (after SIGXFSZ is ignored); ENOSPC and EDQUOT are a full
     // disk and a full quota. All three mean the same to a person: there is no room.
-    matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge)
-        || matches!(error.raw_os_error(), Some(27) | Some(28) | Some(122))
+    matches!(
+        error.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::FileTooLarge
+    ) || matches!(error.raw_os_error(), Some(27) | Some(28) | Some(122))
 }

@@ -94,7 +94,10 @@ pub fn assess(facts: &Facts) -> Assessment {
         match run.outcome {
             Outcome::Failed => errors.push(format!(
                 "The last backup failed: {}. Fix that and back up again.",
-                run.error.as_deref().unwrap_or("no reason was recorded").trim_end_matches('.')
+                run.error
+                    .as_deref()
+                    .unwrap_or("no reason was recorded")
+                    .trim_end_matches('.')
             )),
             Outcome::Interrupted => errors.push(
                 "The last backup was interrupted before it finished: back up again.".to_string(),
@@ -204,9 +207,15 @@ mod tests {
 
     #[test]
     fn each_fact_gives_its_status() {
-        let table: Vec<(&str, Box<dyn Fn(&mut Facts)>, Status, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Facts)>;
+        let table: Vec<(&str, Change, Status, &str)> = vec![
             ("recent backup", Box::new(|_| {}), Status::Healthy, ""),
-            ("no backup", Box::new(|f| f.newest_verified = None), Status::Error, "no verified backup"),
+            (
+                "no backup",
+                Box::new(|f| f.newest_verified = None),
+                Status::Error,
+                "no verified backup",
+            ),
             (
                 "backup 49 h old, no schedule",
                 Box::new(|f| f.newest_verified = Some(now() - SignedDuration::from_hours(49))),
@@ -229,19 +238,54 @@ mod tests {
                 Status::Healthy,
                 "",
             ),
-            ("last run failed", Box::new(|f| f.last_backup_run = Some(run(Outcome::Failed))), Status::Error, "is locked. Fix"),
-            ("last run killed", Box::new(|f| f.last_backup_run = Some(run(Outcome::Interrupted))), Status::Error, "interrupted"),
-            ("last run ok", Box::new(|f| f.last_backup_run = Some(run(Outcome::Ok))), Status::Healthy, ""),
+            (
+                "last run failed",
+                Box::new(|f| f.last_backup_run = Some(run(Outcome::Failed))),
+                Status::Error,
+                "is locked. Fix",
+            ),
+            (
+                "last run killed",
+                Box::new(|f| f.last_backup_run = Some(run(Outcome::Interrupted))),
+                Status::Error,
+                "interrupted",
+            ),
+            (
+                "last run ok",
+                Box::new(|f| f.last_backup_run = Some(run(Outcome::Ok))),
+                Status::Healthy,
+                "",
+            ),
             (
                 "database missing",
                 Box::new(|f| f.database = DatabaseState::Missing("/d/store.db".into())),
                 Status::Error,
                 "/d/store.db is missing",
             ),
-            ("not configured", Box::new(|f| f.database = DatabaseState::NotConfigured), Status::Warning, "config set database.path"),
-            ("little space", Box::new(|f| f.free_space = Some(1_500_000)), Status::Warning, "twice the database"),
-            ("near the limit", Box::new(|f| f.max_backup_bytes = 1_200_000), Status::Warning, "above 80%"),
-            ("failed check", Box::new(|f| f.failed_checks = vec!["b1".into()]), Status::Error, "b1 failed"),
+            (
+                "not configured",
+                Box::new(|f| f.database = DatabaseState::NotConfigured),
+                Status::Warning,
+                "config set database.path",
+            ),
+            (
+                "little space",
+                Box::new(|f| f.free_space = Some(1_500_000)),
+                Status::Warning,
+                "twice the database",
+            ),
+            (
+                "near the limit",
+                Box::new(|f| f.max_backup_bytes = 1_200_000),
+                Status::Warning,
+                "above 80%",
+            ),
+            (
+                "failed check",
+                Box::new(|f| f.failed_checks = vec!["b1".into()]),
+                Status::Error,
+                "b1 failed",
+            ),
         ];
         for (name, change, status, words) in table {
             let mut facts = healthy_facts();
@@ -254,7 +298,11 @@ mod tests {
                 assessment.issues
             );
             if status == Status::Healthy {
-                assert!(assessment.issues.is_empty(), "{name}: {:?}", assessment.issues);
+                assert!(
+                    assessment.issues.is_empty(),
+                    "{name}: {:?}",
+                    assessment.issues
+                );
             }
         }
     }

@@ -139,7 +139,10 @@ fn read_runs(path: &Path) -> Result<Vec<Run>> {
     };
     let mut runs: Vec<Run> = Vec::new();
     let mut open: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for line in text.lines().filter_map(|line| serde_json::from_str::<Line>(line).ok()) {
+    for line in text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Line>(line).ok())
+    {
         let run = Run {
             operation: line.operation,
             started_at: line.started_at,

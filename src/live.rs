@@ -93,7 +93,8 @@ fn open_live(path: &Path, access: &Access) -> Result<Connection> {
     // Read-write without create: SQLite must be able to roll back a hot journal left by a crashed
     // writer before we read, and a missing file must not be created.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags).map_err(|error| sqlite(path, error, access))?;
+    let connection =
+        Connection::open_with_flags(path, flags).map_err(|error| sqlite(path, error, access))?;
     connection
         .busy_timeout(access.busy_timeout)
         .map_err(|error| sqlite(path, error, access))?;
@@ -125,7 +126,12 @@ fn page_geometry(connection: &Connection, path: &Path, access: &Access) -> Resul
 ///
 /// The image holds every transaction committed before this call started. It is a complete
 /// database file in rollback-journal mode, synced to disk.
-pub fn snapshot(source: &Path, image: &Path, access: &Access, observer: &dyn Observer) -> Result<()> {
+pub fn snapshot(
+    source: &Path,
+    image: &Path,
+    access: &Access,
+    observer: &dyn Observer,
+) -> Result<()> {
     let size = require_database(source)?;
     check_limit(source, size, access)?;
     let connection = open_live(source, access)?;
@@ -139,7 +145,14 @@ pub fn snapshot(source: &Path, image: &Path, access: &Access, observer: &dyn Obs
         let (page_size, page_count) = page_geometry(&connection, source, access)?;
         check_limit(source, page_size * page_count, access)?;
         if journal_mode(&connection, source, access)? == "wal" {
-            return copy_through_backup_api(&connection, source, image, page_count, access, observer);
+            return copy_through_backup_api(
+                &connection,
+                source,
+                image,
+                page_count,
+                access,
+                observer,
+            );
         }
         let file = File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
         let file = descriptor.insert(file);
@@ -180,7 +193,8 @@ fn copy_bytes(
         if observer.cancelled() {
             return Err(Error::Cancelled);
         }
-        let want = usize::try_from(length - done).map_or(buffer.len(), |left| left.min(buffer.len()));
+        let want =
+            usize::try_from(length - done).map_or(buffer.len(), |left| left.min(buffer.len()));
         file.read_exact(&mut buffer[..want])
             .map_err(|error| Error::io("cannot read", source, error))?;
         output
@@ -208,8 +222,16 @@ fn copy_through_backup_api(
         .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         .map_err(|error| sqlite(image, error, access))?;
     {
-        let backup = Backup::new(connection, &mut destination).map_err(|error| sqlite(source, error, access))?;
-        step_to_completion(&backup, source, access, observer, Stage::Snapshot, page_count)?;
+        let backup = Backup::new(connection, &mut destination)
+            .map_err(|error| sqlite(source, error, access))?;
+        step_to_completion(
+            &backup,
+            source,
+            access,
+            observer,
+            Stage::Snapshot,
+            page_count,
+        )?;
     }
     // The pages carry the source's WAL flag; make the image a plain rollback-journal database so
     // that opening it (read-only or with the stock sqlite3) needs no -wal or -shm file.
@@ -234,7 +256,10 @@ fn step_to_completion(
         if observer.cancelled() {
             return Err(Error::Cancelled);
         }
-        match backup.step(PAGES_PER_STEP).map_err(|error| sqlite(path, error, access))? {
+        match backup
+            .step(PAGES_PER_STEP)
+            .map_err(|error| sqlite(path, error, access))?
+        {
             StepResult::Done => return Ok(()),
             StepResult::More => {
                 let progress = backup.progress();
@@ -258,7 +283,12 @@ fn step_to_completion(
 
 /// Replaces the content of the existing live database at `target` with the checked image at
 /// `image`, through SQLite, as one transaction.
-pub fn restore_into(target: &Path, image: &Path, access: &Access, observer: &dyn Observer) -> Result<()> {
+pub fn restore_into(
+    target: &Path,
+    image: &Path,
+    access: &Access,
+    observer: &dyn Observer,
+) -> Result<()> {
     let mut live = open_live(target, access)?;
     let source = Connection::open_with_flags(image, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|error| sqlite(image, error, access))?;
@@ -284,7 +314,8 @@ pub fn restore_into(target: &Path, image: &Path, access: &Access, observer: &dyn
         }
     }
     let copied = (|| {
-        let backup = Backup::new(&source, &mut live).map_err(|error| sqlite(target, error, access))?;
+        let backup =
+            Backup::new(&source, &mut live).map_err(|error| sqlite(target, error, access))?;
         step_all_at_once(&backup, target, access)?;
         observer.progress(Stage::Apply, image_pages, image_pages);
         Ok(())
@@ -314,7 +345,10 @@ fn needs_exclusive(target: &Path, image_page_size: u64, live_page_size: u64) -> 
 fn step_all_at_once(backup: &Backup<'_, '_>, target: &Path, access: &Access) -> Result<()> {
     let deadline = Instant::now() + access.busy_timeout;
     loop {
-        match backup.step(-1).map_err(|error| sqlite(target, error, access))? {
+        match backup
+            .step(-1)
+            .map_err(|error| sqlite(target, error, access))?
+        {
             StepResult::Done => return Ok(()),
             StepResult::Busy | StepResult::Locked if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));

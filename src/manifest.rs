@@ -103,7 +103,10 @@ impl Manifest {
             return Err(bad(format!("it describes backup {}", manifest.id)));
         }
         if manifest.artifact.contains(['/', '\\']) || manifest.artifact.starts_with('.') {
-            return Err(bad(format!("artifact name {} is not a plain file name", manifest.artifact)));
+            return Err(bad(format!(
+                "artifact name {} is not a plain file name",
+                manifest.artifact
+            )));
         }
         Ok(manifest)
     }

@@ -54,6 +54,9 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// Names the calendar period (day, ISO week, month) a local time falls in.
+type BucketOf = fn(&jiff::ZonedDateTime) -> String;
+
 /// Decides for every candidate (the result is in the order of `candidates`).
 pub fn plan(candidates: &[Candidate], policy: &Policy, zone: &TimeZone) -> Vec<Decision> {
     let mut order: Vec<usize> = (0..candidates.len()).collect();
@@ -73,7 +76,11 @@ pub fn plan(candidates: &[Candidate], policy: &Policy, zone: &TimeZone) -> Vec<D
         .collect();
 
     for (rank, &index) in regular.iter().take(policy.keep_local).enumerate() {
-        reasons[index].push(format!("{} of the newest {} (keep_local)", rank + 1, policy.keep_local));
+        reasons[index].push(format!(
+            "{} of the newest {} (keep_local)",
+            rank + 1,
+            policy.keep_local
+        ));
     }
     for (rank, &index) in safety.iter().take(policy.keep_safety).enumerate() {
         reasons[index].push(format!(
@@ -82,13 +89,17 @@ pub fn plan(candidates: &[Candidate], policy: &Policy, zone: &TimeZone) -> Vec<D
             policy.keep_safety
         ));
     }
-    let periods: [(usize, &str, fn(&jiff::ZonedDateTime) -> String); 3] = [
-        (policy.keep_daily, "keep_daily", |time| time.strftime("%Y-%m-%d").to_string()),
+    let periods: [(usize, &str, BucketOf); 3] = [
+        (policy.keep_daily, "keep_daily", |time| {
+            time.strftime("%Y-%m-%d").to_string()
+        }),
         (policy.keep_weekly, "keep_weekly", |time| {
             let week = time.date().iso_week_date();
             format!("{}-W{:02}", week.year(), week.week())
         }),
-        (policy.keep_monthly, "keep_monthly", |time| time.strftime("%Y-%m").to_string()),
+        (policy.keep_monthly, "keep_monthly", |time| {
+            time.strftime("%Y-%m").to_string()
+        }),
     ];
     for (count, name, bucket_of) in periods {
         let mut seen = HashSet::new();
@@ -189,7 +200,10 @@ mod tests {
             keep_safety: 1,
             ..Policy::default()
         };
-        assert_eq!(kept(&plan(&candidates, &policy, &TimeZone::UTC)), vec![2, 3, 4]);
+        assert_eq!(
+            kept(&plan(&candidates, &policy, &TimeZone::UTC)),
+            vec![2, 3, 4]
+        );
     }
 
     #[test]
@@ -210,8 +224,14 @@ mod tests {
         // already the next day.
         let mut candidates = Vec::new();
         for day in 1..=10 {
-            candidates.push(candidate(&format!("2026-11-{day:02}T09:00:00Z"), Kind::Scheduled));
-            candidates.push(candidate(&format!("2026-11-{day:02}T23:30:00Z"), Kind::Scheduled));
+            candidates.push(candidate(
+                &format!("2026-11-{day:02}T09:00:00Z"),
+                Kind::Scheduled,
+            ));
+            candidates.push(candidate(
+                &format!("2026-11-{day:02}T23:30:00Z"),
+                Kind::Scheduled,
+            ));
         }
         candidates.push(candidate("2026-10-15T09:00:00Z", Kind::Scheduled));
         let daily = Policy {
@@ -222,7 +242,11 @@ mod tests {
         let utc = plan(&candidates, &daily, &TimeZone::UTC);
         // Newest of Nov 10, 9 and 8 in UTC are the 23:30 ones: indexes 19, 17, 15.
         assert_eq!(kept(&utc), vec![15, 17, 19]);
-        let berlin = plan(&candidates, &daily, &TimeZone::get("Europe/Berlin").expect("zone"));
+        let berlin = plan(
+            &candidates,
+            &daily,
+            &TimeZone::get("Europe/Berlin").expect("zone"),
+        );
         // Berlin is UTC+1 in November, so 23:30Z is already the next day there: Nov 11 holds only
         // 19; Nov 10 holds 18 (10:00) and 17 (00:30), newest 18; Nov 9 holds 16 and 15, newest 16.
         assert_eq!(kept(&berlin), vec![16, 18, 19]);
@@ -232,13 +256,19 @@ mod tests {
             keep_monthly: 2,
             ..Policy::default()
         };
-        assert_eq!(kept(&plan(&candidates, &monthly, &TimeZone::UTC)), vec![19, 20]);
+        assert_eq!(
+            kept(&plan(&candidates, &monthly, &TimeZone::UTC)),
+            vec![19, 20]
+        );
         let weekly = Policy {
             keep_local: 0,
             keep_weekly: 2,
             ..Policy::default()
         };
         // 2026-11-10 is in ISO week 46, 2026-11-08 (Sunday) in week 45.
-        assert_eq!(kept(&plan(&candidates, &weekly, &TimeZone::UTC)), vec![15, 19]);
+        assert_eq!(
+            kept(&plan(&candidates, &weekly, &TimeZone::UTC)),
+            vec![15, 19]
+        );
     }
 }

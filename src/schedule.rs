@@ -68,7 +68,9 @@ impl FromStr for Day {
         let wanted = text.trim().to_ascii_lowercase();
         days.into_iter()
             .find(|day| day.name() == wanted)
-            .ok_or_else(|| format!("invalid day `{text}` (expected one of mon, tue, wed, thu, fri, sat, sun)"))
+            .ok_or_else(|| {
+                format!("invalid day `{text}` (expected one of mon, tue, wed, thu, fri, sat, sun)")
+            })
     }
 }
 
@@ -193,9 +195,9 @@ impl Schedule {
             Frequency::Daily => today,
             Frequency::Weekly => {
                 let wanted = self.day.weekday();
-                let ahead = (wanted.to_monday_zero_offset() - today.weekday().to_monday_zero_offset()
-                    + 7)
-                    % 7;
+                let ahead =
+                    (wanted.to_monday_zero_offset() - today.weekday().to_monday_zero_offset() + 7)
+                        % 7;
                 today
                     .checked_add(jiff::Span::new().days(i64::from(ahead)))
                     .unwrap_or(today)
@@ -259,27 +261,56 @@ mod tests {
 
     #[test]
     fn times_parse_and_reject_what_a_clock_cannot_show() {
-        assert_eq!("02:00".parse::<TimeOfDay>(), Ok(TimeOfDay { hour: 2, minute: 0 }));
-        assert_eq!("7:05".parse::<TimeOfDay>(), Ok(TimeOfDay { hour: 7, minute: 5 }));
-        for bad in ["25:00", "24:00", "12:60", "12", "12:5", "ab:cd", "-1:00", "", "12:00:00"] {
-            assert!(bad.parse::<TimeOfDay>().is_err(), "{bad} should be rejected");
+        assert_eq!(
+            "02:00".parse::<TimeOfDay>(),
+            Ok(TimeOfDay { hour: 2, minute: 0 })
+        );
+        assert_eq!(
+            "7:05".parse::<TimeOfDay>(),
+            Ok(TimeOfDay { hour: 7, minute: 5 })
+        );
+        for bad in [
+            "25:00", "24:00", "12:60", "12", "12:5", "ab:cd", "-1:00", "", "12:00:00",
+        ] {
+            assert!(
+                bad.parse::<TimeOfDay>().is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 
     #[test]
     fn daily_runs_later_today_or_tomorrow() {
-        assert_eq!(next(daily("02:00"), "2026-11-25T01:00", "Europe/Berlin"), "2026-11-25T02:00+01:00");
-        assert_eq!(next(daily("02:00"), "2026-11-25T02:00", "Europe/Berlin"), "2026-11-26T02:00+01:00");
-        assert_eq!(next(daily("02:00"), "2026-11-25T13:00", "Europe/Berlin"), "2026-11-26T02:00+01:00");
+        assert_eq!(
+            next(daily("02:00"), "2026-11-25T01:00", "Europe/Berlin"),
+            "2026-11-25T02:00+01:00"
+        );
+        assert_eq!(
+            next(daily("02:00"), "2026-11-25T02:00", "Europe/Berlin"),
+            "2026-11-26T02:00+01:00"
+        );
+        assert_eq!(
+            next(daily("02:00"), "2026-11-25T13:00", "Europe/Berlin"),
+            "2026-11-26T02:00+01:00"
+        );
     }
 
     #[test]
     fn daily_across_spring_forward_runs_once_after_the_gap() {
         // Berlin skips 02:00-03:00 on 2026-03-29.
-        assert_eq!(next(daily("02:30"), "2026-03-28T23:00", "Europe/Berlin"), "2026-03-29T03:30+02:00");
-        assert_eq!(next(daily("02:30"), "2026-03-29T04:00", "Europe/Berlin"), "2026-03-30T02:30+02:00");
+        assert_eq!(
+            next(daily("02:30"), "2026-03-28T23:00", "Europe/Berlin"),
+            "2026-03-29T03:30+02:00"
+        );
+        assert_eq!(
+            next(daily("02:30"), "2026-03-29T04:00", "Europe/Berlin"),
+            "2026-03-30T02:30+02:00"
+        );
         // New York skips 02:00-03:00 on 2026-03-08.
-        assert_eq!(next(daily("02:30"), "2026-03-07T12:00", "America/New_York"), "2026-03-08T03:30-04:00");
+        assert_eq!(
+            next(daily("02:30"), "2026-03-07T12:00", "America/New_York"),
+            "2026-03-08T03:30-04:00"
+        );
     }
 
     #[test]
@@ -289,20 +320,45 @@ mod tests {
         assert_eq!(first, "2026-10-25T02:30+02:00");
         let after_first = zoned("2026-10-25T02:30", "Europe/Berlin");
         let second = daily("02:30").next_run(&after_first).expect("next");
-        assert_eq!(second.strftime("%Y-%m-%dT%H:%M%:z").to_string(), "2026-10-26T02:30+01:00");
+        assert_eq!(
+            second.strftime("%Y-%m-%dT%H:%M%:z").to_string(),
+            "2026-10-26T02:30+01:00"
+        );
         // New York repeats 01:00-02:00 on 2026-11-01.
-        assert_eq!(next(daily("01:30"), "2026-10-31T22:00", "America/New_York"), "2026-11-01T01:30-04:00");
+        assert_eq!(
+            next(daily("01:30"), "2026-10-31T22:00", "America/New_York"),
+            "2026-11-01T01:30-04:00"
+        );
     }
 
     #[test]
     fn weekly_keeps_its_weekday_and_wall_time_across_dst() {
         // 2026-03-25 is a Wednesday; the next Monday 02:00 in Berlin is after the change, at +02:00.
-        assert_eq!(next(weekly("mon", "02:00"), "2026-03-25T12:00", "Europe/Berlin"), "2026-03-30T02:00+02:00");
-        assert_eq!(next(weekly("sun", "02:30"), "2026-03-27T12:00", "Europe/Berlin"), "2026-03-29T03:30+02:00");
-        assert_eq!(next(weekly("sun", "09:00"), "2026-10-30T12:00", "America/New_York"), "2026-11-01T09:00-05:00");
+        assert_eq!(
+            next(weekly("mon", "02:00"), "2026-03-25T12:00", "Europe/Berlin"),
+            "2026-03-30T02:00+02:00"
+        );
+        assert_eq!(
+            next(weekly("sun", "02:30"), "2026-03-27T12:00", "Europe/Berlin"),
+            "2026-03-29T03:30+02:00"
+        );
+        assert_eq!(
+            next(
+                weekly("sun", "09:00"),
+                "2026-10-30T12:00",
+                "America/New_York"
+            ),
+            "2026-11-01T09:00-05:00"
+        );
         // Same day, time already passed: a week later.
-        assert_eq!(next(weekly("wed", "02:00"), "2026-11-25T13:00", "Europe/Berlin"), "2026-12-02T02:00+01:00");
-        assert_eq!(next(weekly("wed", "14:00"), "2026-11-25T13:00", "Europe/Berlin"), "2026-11-25T14:00+01:00");
+        assert_eq!(
+            next(weekly("wed", "02:00"), "2026-11-25T13:00", "Europe/Berlin"),
+            "2026-12-02T02:00+01:00"
+        );
+        assert_eq!(
+            next(weekly("wed", "14:00"), "2026-11-25T13:00", "Europe/Berlin"),
+            "2026-11-25T14:00+01:00"
+        );
     }
 
     #[test]
@@ -310,8 +366,14 @@ mod tests {
         let schedule = daily("02:00");
         let now = zoned("2026-11-25T09:00", "Europe/Berlin");
         let missed = schedule.previous_run(&now).expect("missed run");
-        assert_eq!(missed.strftime("%Y-%m-%dT%H:%M").to_string(), "2026-11-25T02:00");
-        let off = Schedule { enabled: false, ..schedule };
+        assert_eq!(
+            missed.strftime("%Y-%m-%dT%H:%M").to_string(),
+            "2026-11-25T02:00"
+        );
+        let off = Schedule {
+            enabled: false,
+            ..schedule
+        };
         assert!(off.previous_run(&now).is_none());
         assert!(off.next_run(&now).is_none());
     }

@@ -43,7 +43,11 @@ fn a_backup_is_a_zstd_image_with_a_manifest_and_a_checksum_line() {
     let artifact = home.artifact(&id);
     let manifest_path = home.manifest_path(&id);
     assert!(artifact.is_file(), "missing {}", artifact.display());
-    assert!(manifest_path.is_file(), "missing {}", manifest_path.display());
+    assert!(
+        manifest_path.is_file(),
+        "missing {}",
+        manifest_path.display()
+    );
     assert_eq!(backup["size"].as_u64().unwrap(), file_size(&artifact));
     let artifact_sha = sha256_of(&artifact);
     assert_eq!(backup["sha256"], artifact_sha.as_str());
@@ -57,7 +61,11 @@ fn a_backup_is_a_zstd_image_with_a_manifest_and_a_checksum_line() {
         stock_sqlite3(&image, "SELECT name FROM items ORDER BY id"),
         "anchor\nrope\noar"
     );
-    assert_eq!(dump_at(&image), content, "the image holds the whole database");
+    assert_eq!(
+        dump_at(&image),
+        content,
+        "the image holds the whole database"
+    );
     // A rollback-journal image (header bytes 18 and 19 are 1), even from a WAL database, so it
     // opens on its own without a -wal or -shm beside it.
     let header = read_bytes(&image);
@@ -107,7 +115,10 @@ fn a_backup_is_a_zstd_image_with_a_manifest_and_a_checksum_line() {
         "SHA256SUMS has no line for {id}:\n{sums}"
     );
     let check = sha256sum_check(&home.backups());
-    assert!(check.status.success(), "sha256sum -c rejects SHA256SUMS:\n{check}");
+    assert!(
+        check.status.success(),
+        "sha256sum -c rejects SHA256SUMS:\n{check}"
+    );
 
     // The folder holds nothing else.
     assert_eq!(

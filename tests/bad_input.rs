@@ -39,11 +39,18 @@ fn backup_of_a_database_path_that_does_not_exist_fails_and_creates_nothing() {
         .run(&["backup", "--db", s(&db), "--json"])
         .fails_with(1);
     assert_names(&line, &db);
-    assert!(!db.exists(), "the backup created the database it was asked to copy");
+    assert!(
+        !db.exists(),
+        "the backup created the database it was asked to copy"
+    );
     let db = home.scratch("store.db");
     let line = home.run(&["backup", "--db", s(&db)]).fails_with(1);
     assert_names(&line, &db);
-    assert!(!db.exists(), "the backup created an empty database at {}", db.display());
+    assert!(
+        !db.exists(),
+        "the backup created an empty database at {}",
+        db.display()
+    );
     assert_nothing_left(&home, &[]);
 }
 
@@ -134,7 +141,8 @@ fn backup_of_a_database_larger_than_max_backup_mb_fails() {
     let home = Home::new();
     let db = home.scratch("store.db");
     let conn = create_items_db(&db, Journal::Wal, &["big"], 2 * 1024);
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     drop(conn);
     assert!(file_size(&db) > 2_000_000);
     home.config_set("limits.max_backup_mb", "1");
@@ -158,7 +166,10 @@ fn restore_over_a_file_that_is_not_sqlite_fails_and_leaves_it_alone() {
 
     // No safety backup can be made of it, so the restore must not go ahead.
     home.run(&["restore", &id, "--db", s(&db)]).fails_with(1);
-    assert!(read_bytes(&db) == garbage, "the file was overwritten without a safety backup");
+    assert!(
+        read_bytes(&db) == garbage,
+        "the file was overwritten without a safety backup"
+    );
     assert_eq!(home.ids(), vec![id]);
     home.assert_no_leftovers();
 }
@@ -174,7 +185,10 @@ fn config_with_line_5(line: &str) -> String {
 fn assert_config_error(home: &Home, args: &[&str], line_no: u32, key: Option<&str>) {
     let run = home.run(args);
     let line = run.fails_with(2);
-    assert!(line.contains("config.toml"), "the error names config.toml: {line}");
+    assert!(
+        line.contains("config.toml"),
+        "the error names config.toml: {line}"
+    );
     let n = line_no.to_string();
     assert!(
         line.contains(&format!("line {n}"))
@@ -258,7 +272,8 @@ fn an_unknown_backup_id_fails_and_makes_no_safety_backup() {
     let db = home.scratch("store.db");
     let app = create_items_db(&db, Journal::Wal, &["x"], 0);
     let id = id_of(&home.backup(&db)).to_string();
-    app.execute("INSERT INTO items(name) VALUES ('y')", []).unwrap();
+    app.execute("INSERT INTO items(name) VALUES ('y')", [])
+        .unwrap();
     drop(app);
     let before = db_files_snapshot(&db);
     let unknown = "20990101T000000Z-manual";
@@ -274,7 +289,11 @@ fn an_unknown_backup_id_fails_and_makes_no_safety_backup() {
         let line = home.run(&args).fails_with(1);
         assert!(line.contains(unknown), "the error names the id: {line}");
     }
-    assert_eq!(home.ids(), vec![id], "a safety backup was made for an unknown id");
+    assert_eq!(
+        home.ids(),
+        vec![id],
+        "a safety backup was made for an unknown id"
+    );
     assert!(db_files_snapshot(&db) == before);
     assert_eq!(items_at(&db), ["x", "y"]);
     home.assert_no_leftovers();
@@ -291,7 +310,10 @@ fn backup_into_a_backups_folder_that_is_a_file_fails() {
     fs::write(home.backups(), b"not a folder\n").unwrap();
 
     let line = home.run(&["backup", "--db", s(&db)]).fails_with(1);
-    assert!(line.contains("backups"), "the error names the backups folder: {line}");
+    assert!(
+        line.contains("backups"),
+        "the error names the backups folder: {line}"
+    );
     assert_eq!(fs::read(home.backups()).unwrap(), b"not a folder\n");
 }
 
@@ -315,7 +337,10 @@ fn backup_when_the_disk_fills_up_fails_and_leaves_no_partial_files() {
         .args(["backup", "--db", s(&db)]);
     let run = run_command(cmd, COMMAND_TIMEOUT);
     run.fails_with(1);
-    assert!(db_files_snapshot(&db) == before, "the live database changed");
+    assert!(
+        db_files_snapshot(&db) == before,
+        "the live database changed"
+    );
     assert_nothing_left(&home, &[]);
 
     // With room again, backups work.
@@ -374,7 +399,10 @@ fn backup_onto_a_full_disk_fails_and_keeps_the_earlier_backups() {
         .iter()
         .filter(|n| !n.starts_with(&kept) && *n != "SHA256SUMS")
         .collect();
-    assert!(leftovers.is_empty(), "partial files on the full disk: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "partial files on the full disk: {leftovers:?}"
+    );
     home.run(&["verify"]).ok();
     assert!(sha256sum_check(&folder).status.success());
     drop(disk);

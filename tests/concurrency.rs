@@ -62,7 +62,11 @@ fn a_backup_during_a_restore_waits_and_both_succeed() {
     assert_eq!(items(&app), ["kept"]);
     let listed = home.ids();
     assert!(listed.contains(&id_of(&backup).to_string()));
-    assert_eq!(listed.len(), 3, "original, safety and the new backup: {listed:?}");
+    assert_eq!(
+        listed.len(),
+        3,
+        "original, safety and the new backup: {listed:?}"
+    );
     home.run(&["verify"]).ok();
     home.assert_no_leftovers();
 }

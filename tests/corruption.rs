@@ -54,13 +54,19 @@ fn damaged_backup_is_caught(journal: Journal, damage: impl Fn(&Path)) {
     // verify ID: the same, for that one backup.
     let run = home.run(&["verify", &damaged]);
     let line = run.fails_with(1);
-    assert!(line.contains(&damaged), "the error names the backup: {line}");
+    assert!(
+        line.contains(&damaged),
+        "the error names the backup: {line}"
+    );
     home.run(&["verify", &intact]).ok();
 
     // restore refuses, and the live database is exactly as it was.
     let run = home.run(&["restore", &damaged, "--db", s(&db), "--json"]);
     let line = run.fails_with(1);
-    assert!(line.contains(&damaged), "the error names the backup: {line}");
+    assert!(
+        line.contains(&damaged),
+        "the error names the backup: {line}"
+    );
     assert!(
         db_files_snapshot(&db) == live,
         "a refused restore changed the live database (or its journal)"
@@ -161,7 +167,9 @@ fn a_backup_whose_image_is_damaged_but_checksums_match_is_refused() {
     )
     .unwrap();
     let sums_path = home.backups().join("SHA256SUMS");
-    let sums = fs::read_to_string(&sums_path).unwrap().replace(&old_sha, &sha);
+    let sums = fs::read_to_string(&sums_path)
+        .unwrap()
+        .replace(&old_sha, &sha);
     fs::write(&sums_path, sums).unwrap();
     assert!(sha256sum_check(&home.backups()).status.success());
 

@@ -92,7 +92,11 @@ fn health_is_healthy_after_a_backup_and_reports_the_facts() {
     let report = health(&home);
     assert_status(&report, "healthy");
     assert_eq!(report["last_backup"]["id"], backup["id"], "{report}");
-    assert_eq!(report["next_scheduled"], Value::Null, "schedule is off: {report}");
+    assert_eq!(
+        report["next_scheduled"],
+        Value::Null,
+        "schedule is off: {report}"
+    );
     assert_eq!(report["total_backups"], 1);
     assert_eq!(report["total_size"], backup["size"]);
     assert_eq!(report["database"]["exists"], true);
@@ -110,8 +114,14 @@ fn health_is_healthy_after_a_backup_and_reports_the_facts() {
             .is_some_and(|op| op.contains("backup")),
         "{report}"
     );
-    assert!(is_rfc3339(last_run["started_at"].as_str().unwrap_or_default()), "{report}");
-    assert!(is_rfc3339(last_run["ended_at"].as_str().unwrap_or_default()), "{report}");
+    assert!(
+        is_rfc3339(last_run["started_at"].as_str().unwrap_or_default()),
+        "{report}"
+    );
+    assert!(
+        is_rfc3339(last_run["ended_at"].as_str().unwrap_or_default()),
+        "{report}"
+    );
     assert_eq!(last_run["error"], Value::Null, "{report}");
     assert_eq!(report["success_rate"].as_f64(), Some(1.0), "{report}");
 }
@@ -161,8 +171,8 @@ fn health_is_an_error_when_the_last_backup_failed_and_recovers_after_a_good_one(
     assert_eq!(report["total_backups"], 2);
 
     // Every run is on record, one JSON line each.
-    let history = fs::read_to_string(home.path().join("state/history.jsonl"))
-        .expect("state/history.jsonl");
+    let history =
+        fs::read_to_string(home.path().join("state/history.jsonl")).expect("state/history.jsonl");
     let lines: Vec<Value> = history
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -34,14 +34,15 @@ fn restore_into_open_database_is_seen_by_the_app(journal: Journal) {
     assert_eq!(items(&app), ["anchor", "broken", "sail"]);
 
     // The application keeps its connection open (and has just read from it) while Lifeboat restores.
-    let run = home
-        .run(&["restore", &id, "--db", s(&db), "--json"])
-        .ok();
+    let run = home.run(&["restore", &id, "--db", s(&db), "--json"]).ok();
     let out = run.json();
     assert_eq!(out["restored"]["id"], id.as_str(), "restore --json: {out}");
     assert_backup_shape(&out["restored"], "manual");
     let safety = &out["safety_backup"];
-    assert!(safety.is_object(), "a safety backup must be reported: {out}");
+    assert!(
+        safety.is_object(),
+        "a safety backup must be reported: {out}"
+    );
     assert_backup_shape(safety, "safety");
     let safety_id = id_of(safety).to_string();
     assert!(
@@ -55,7 +56,11 @@ fn restore_into_open_database_is_seen_by_the_app(journal: Journal) {
         ["anchor", "rope", "oar"],
         "the open connection still sees the old rows"
     );
-    assert_eq!(dump(&app), good, "the open connection sees the restored database");
+    assert_eq!(
+        dump(&app),
+        good,
+        "the open connection sees the restored database"
+    );
     assert_eq!(integrity(&app), "ok");
     // ... and can go on writing.
     app.execute("INSERT INTO items(name) VALUES ('after restore')", [])
@@ -283,7 +288,11 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
         outcomes.push(format!(
             "{:.0}%: {outcome}{}",
             fraction * 100.0,
-            if status.success() { " (had finished)" } else { "" }
+            if status.success() {
+                " (had finished)"
+            } else {
+                ""
+            }
         ));
     }
     eprintln!("{journal:?}: {outcomes:?}");

@@ -23,7 +23,10 @@ fn ids_of_kind(home: &Home, kind: &str) -> Vec<String> {
 
 #[track_caller]
 fn assert_gone(home: &Home, id: &str) {
-    assert!(!home.artifact(id).exists(), "{id}'s artifact is still there");
+    assert!(
+        !home.artifact(id).exists(),
+        "{id}'s artifact is still there"
+    );
     assert!(
         !home.manifest_path(id).exists(),
         "{id}'s manifest is still there"
@@ -142,10 +145,7 @@ fn prune_dry_run_lists_what_would_go_and_why_and_removes_nothing() {
     assert_eq!(would_keep, expected_keep, "{plan}");
     for entry in remove.iter().chain(keep) {
         let reason = entry["reason"].as_str().unwrap_or_default();
-        assert!(
-            !reason.trim().is_empty(),
-            "every entry says why: {entry}"
-        );
+        assert!(!reason.trim().is_empty(), "every entry says why: {entry}");
         assert!(entry["sha256"].is_string(), "entries are backups: {entry}");
     }
 

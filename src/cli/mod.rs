@@ -39,9 +39,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            let usage = error
-                .downcast_ref::<Error>()
-                .is_some_and(Error::is_usage);
+            let usage = error.downcast_ref::<Error>().is_some_and(Error::is_usage);
             tracing::error!("{error:#}");
             let message = format!("{error:#}").replace('\n', " ");
             let _ = writeln!(std::io::stderr(), "error: {message}");

@@ -86,7 +86,10 @@ pub fn list(entries: &[Entry], as_json: bool) -> Result<()> {
         println!("No backups yet.");
         return Ok(());
     }
-    println!("{:<34} {:<22} {:<9} {:>10} {:>10}  WHERE", "ID", "CREATED", "KIND", "SIZE", "DATABASE");
+    println!(
+        "{:<34} {:<22} {:<9} {:>10} {:>10}  WHERE",
+        "ID", "CREATED", "KIND", "SIZE", "DATABASE"
+    );
     for entry in entries {
         let manifest = &entry.manifest;
         println!(
@@ -114,7 +117,10 @@ pub fn verification(results: &[Verification], as_json: bool) -> Result<()> {
                     base,
                     &[
                         ("ok", Value::Bool(result.problem.is_none())),
-                        ("problem", result.problem.clone().map_or(Value::Null, Value::String)),
+                        (
+                            "problem",
+                            result.problem.clone().map_or(Value::Null, Value::String),
+                        ),
                     ],
                 )
             })
@@ -153,7 +159,10 @@ pub fn restored(restored: &Restored, target: &Path, as_json: bool) -> Result<()>
         );
     }
     if let Some(aside) = &restored.set_aside {
-        println!("The damaged file that was there is kept as {}.", aside.display());
+        println!(
+            "The damaged file that was there is kept as {}.",
+            aside.display()
+        );
     }
     Ok(())
 }
@@ -175,10 +184,17 @@ pub fn prune(plan: &[Pruned], dry_run: bool, as_json: bool) -> Result<()> {
     let verb = if dry_run { "would remove" } else { "removed" };
     for pruned in plan {
         let action = if pruned.decision.keep { "keep" } else { verb };
-        println!("{action:<13} {}  ({})", pruned.entry.manifest.id, pruned.decision.reason);
+        println!(
+            "{action:<13} {}  ({})",
+            pruned.entry.manifest.id, pruned.decision.reason
+        );
     }
     let removed = plan.iter().filter(|p| !p.decision.keep).count();
-    println!("{} backup(s) {verb}, {} kept.", removed, plan.len() - removed);
+    println!(
+        "{} backup(s) {verb}, {} kept.",
+        removed,
+        plan.len() - removed
+    );
     Ok(())
 }
 

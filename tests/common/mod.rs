@@ -90,7 +90,11 @@ impl Run {
     #[track_caller]
     pub fn fails_with(&self, code: i32) -> String {
         assert_no_panic(self);
-        assert_eq!(self.code(), Some(code), "expected exit code {code}:\n{self}");
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "expected exit code {code}:\n{self}"
+        );
         let lines: Vec<&str> = self
             .stderr
             .lines()
@@ -477,24 +481,31 @@ impl Journal {
 }
 
 pub fn open(path: &Path) -> Connection {
-    let conn = Connection::open(path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let conn =
+        Connection::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     conn.busy_timeout(Duration::from_secs(10)).unwrap();
     conn
 }
 
 pub fn set_journal(conn: &Connection, journal: Journal) {
     let mode: String = conn
-        .query_row(&format!("PRAGMA journal_mode={}", journal.pragma()), [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("PRAGMA journal_mode={}", journal.pragma()),
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(mode, journal.pragma(), "journal mode not set");
 }
 
 /// A database shaped like an application's `store.db`: a table of named items, plus `filler_kb`
 /// of random text so that it is not trivially small.
-pub fn create_items_db(path: &Path, journal: Journal, items: &[&str], filler_kb: u32) -> Connection {
+pub fn create_items_db(
+    path: &Path,
+    journal: Journal,
+    items: &[&str],
+    filler_kb: u32,
+) -> Connection {
     let conn = open(path);
     set_journal(&conn, journal);
     conn.execute_batch(
@@ -528,9 +539,7 @@ pub fn add_filler(conn: &Connection, kb: u32) {
 
 /// The item names, in id order.
 pub fn items(conn: &Connection) -> Vec<String> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM items ORDER BY id")
-        .unwrap();
+    let mut stmt = conn.prepare("SELECT name FROM items ORDER BY id").unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
@@ -665,7 +674,7 @@ pub fn big_db_template(mb: u32) -> PathBuf {
     // Built with the stock sqlite3 (optimised) rather than the debug-built bundled SQLite: faster.
     let tmp = dir.join(format!("big-{mb}mb-v1.db.{}.tmp", std::process::id()));
     let _ = fs::remove_file(&tmp);
-    let rows = u64::from(mb) * 1024 * 1024 / 1150;
+    let rows = u64::from(mb) * 1024 * 1024 / 1450;
     let sql = format!(
         "PRAGMA journal_mode=delete;
          PRAGMA synchronous=off;
@@ -716,7 +725,10 @@ pub fn fingerprint(conn: &Connection) -> (String, i64, i64) {
 #[track_caller]
 pub fn stock_zstd_decompress(artifact: &Path, out: &Path) {
     let mut cmd = Command::new("zstd");
-    cmd.args(["-q", "-d", "-f"]).arg(artifact).arg("-o").arg(out);
+    cmd.args(["-q", "-d", "-f"])
+        .arg(artifact)
+        .arg("-o")
+        .arg(out);
     let run = run_command(cmd, Duration::from_secs(60));
     assert!(run.status.success(), "stock zstd failed:\n{run}");
 }
@@ -729,7 +741,10 @@ pub fn stock_sqlite3(db: &Path, sql: &str) -> String {
     cmd.arg("-readonly").arg(db).arg(sql);
     let run = run_command(cmd, Duration::from_secs(60));
     assert!(run.status.success(), "stock sqlite3 failed:\n{run}");
-    assert!(run.stderr.trim().is_empty(), "stock sqlite3 complained:\n{run}");
+    assert!(
+        run.stderr.trim().is_empty(),
+        "stock sqlite3 complained:\n{run}"
+    );
     run.stdout.trim().to_string()
 }
 
