@@ -98,7 +98,9 @@ lifeboat_run() {
     local tag=$1 limit=$2 s e rc=0
     shift 2
     s=$(now_ns)
-    timeout "$limit" /usr/bin/time -v -o "$W/time.txt" "$LIFEBOAT" "$@" --json > "$W/lb.json" 2> "$W/lb.err" || rc=$?
+    # time(1) outside timeout(1), so that a timed-out lifeboat is killed; its peak RSS still counts
+    # (wait4 reports the largest of the child and its descendants)
+    /usr/bin/time -v -o "$W/time.txt" timeout -k 10 "$limit" "$LIFEBOAT" "$@" --json > "$W/lb.json" 2> "$W/lb.err" || rc=$?
     e=$(now_ns)
     T=$(secs "$s" "$e")
     S_NS=$s

@@ -128,9 +128,14 @@ impl Catalog {
     }
 
     /// A new id for a backup of `kind` made at `created_at`, unique in the folder: sortable UTC
-    /// time, then the kind, so the folder reads well in a file manager too.
+    /// time to the millisecond (so that an id is not handed out again after retention removed the
+    /// backup that had it), then the kind, so the folder reads well in a file manager too.
     pub fn new_id(&self, kind: Kind, created_at: Timestamp) -> String {
-        let base = format!("{}-{}", created_at.strftime("%Y%m%dT%H%M%SZ"), kind.name());
+        let base = format!(
+            "{}-{}",
+            created_at.strftime("%Y%m%dT%H%M%S%.3fZ"),
+            kind.name()
+        );
         let taken = |id: &str| {
             self.folder.join(Manifest::manifest_name(id)).exists()
                 || self.folder.join(Manifest::artifact_name(id)).exists()

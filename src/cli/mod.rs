@@ -30,10 +30,20 @@ pub fn main() -> ExitCode {
     prepare_process();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => {
-            // --help and --version are "errors" to clap that print to stdout and exit 0.
+        // --help and --version are "errors" to clap that print to stdout and exit 0.
+        Err(error) if !error.use_stderr() => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { EXIT_USAGE } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            // clap's report spans several lines (usage, a hint); a script reads the first.
+            let rendered = error.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("error: invalid arguments");
+            let _ = writeln!(std::io::stderr(), "{first} (see `lifeboat --help`)");
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     match run(cli) {

@@ -364,7 +364,7 @@ pub fn assert_backup_shape(backup: &Value, kind: &str) {
     let id = id_of(backup);
     assert!(
         looks_like_id(id),
-        "id {id:?} does not look like 20261125T200348Z-{kind}"
+        "id {id:?} does not look like 20261125T200348.123Z-{kind}"
     );
     assert!(
         id.contains(&format!("-{kind}")),
@@ -394,15 +394,34 @@ pub fn assert_backup_shape(backup: &Value, kind: &str) {
     );
 }
 
-/// `20261125T200348Z-manual`: a UTC timestamp, then the kind (anything after it is tolerated).
+/// `20261125T200348Z-manual`: a UTC timestamp (fractions of a second tolerated, as in
+/// `20261125T200348.123Z`), a dash, then the kind.
 pub fn looks_like_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    b.len() > 17
+    let Some((stamp, kind)) = id.split_once('-') else {
+        return false;
+    };
+    let b = stamp.as_bytes();
+    let head = b.len() >= 16
         && b[..8].iter().all(u8::is_ascii_digit)
         && b[8] == b'T'
-        && b[9..15].iter().all(u8::is_ascii_digit)
-        && b[15] == b'Z'
-        && b[16] == b'-'
+        && b[9..15].iter().all(u8::is_ascii_digit);
+    let tail = &stamp[15.min(stamp.len())..];
+    let tail_ok = tail == "Z"
+        || (tail.starts_with('.')
+            && tail.ends_with('Z')
+            && tail.len() > 2
+            && tail[1..tail.len() - 1].bytes().all(|c| c.is_ascii_digit()));
+    head && tail_ok && !kind.is_empty()
+}
+
+/// The time an id was taken at, as `YYYYMMDDTHHMMSS` plus its fraction digits (maybe empty).
+pub fn id_time(id: &str) -> (String, String) {
+    let stamp = id.split_once('-').map(|(s, _)| s).unwrap_or(id);
+    let stamp = stamp.trim_end_matches('Z');
+    match stamp.split_once('.') {
+        Some((secs, frac)) => (secs.to_string(), frac.to_string()),
+        None => (stamp.to_string(), String::new()),
+    }
 }
 
 pub fn is_sha256_hex(text: &str) -> bool {
@@ -450,6 +469,11 @@ pub fn is_rfc3339(text: &str) -> bool {
 
 /// The UTC instant of an RFC 3339 `Z` timestamp as `YYYYMMDDTHHMMSSZ`, the form ids start with.
 pub fn compact_utc(created_at: &str) -> String {
+    format!("{}Z", compact_utc_secs(created_at))
+}
+
+/// `YYYYMMDDTHHMMSS` of an RFC 3339 `Z` timestamp.
+pub fn compact_utc_secs(created_at: &str) -> String {
     assert!(
         created_at.ends_with('Z'),
         "expected a UTC timestamp: {created_at}"
@@ -458,7 +482,16 @@ pub fn compact_utc(created_at: &str) -> String {
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect();
-    format!("{}T{}Z", &digits[..8], &digits[8..14])
+    format!("{}T{}", &digits[..8], &digits[8..14])
+}
+
+/// The fraction-of-a-second digits of an RFC 3339 timestamp (maybe empty).
+pub fn fraction_digits(created_at: &str) -> String {
+    created_at
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(|frac| frac.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
