@@ -257,7 +257,7 @@ def main():
     }
     page_size = con.execute("PRAGMA page_size").fetchone()[0]
     # About 5 MB per batch of 1000 customers; keep batches around 1/40 of the target, 1000..20000.
-    per_batch = max(1000, min(20000, int(target / 40 / 5000)))
+    per_batch = max(200, min(20000, int(target / 40 / 5000)))
     c0 = 0
     o0 = 0
     while True:

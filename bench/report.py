@@ -48,7 +48,7 @@ def fmt_s(x):
 
 
 def fmt_runs(xs):
-    return ", ".join("DNF" if x is None else f"{x:.2f}" for x in xs) or "none"
+    return ", ".join("DNF/failed" if x is None else f"{x:.2f}" for x in xs) or "none"
 
 
 def verdict(ok):
@@ -113,7 +113,11 @@ def main():
             continue
         idle = median(nums(rec, idle_key))
         if any(x is None for x in under):
-            m, ok = f"did not finish in {sum(1 for x in under if x is None)} of {len(under)} runs", False
+            m = f"did not finish or failed in {sum(1 for x in under if x is None)} of {len(under)} runs"
+            err = one(rec, f"lbwriter.{mode}.error")
+            if err:
+                m += f" ({err})"
+            ok = False
         else:
             mu = median(under)
             r = mu / idle if idle else None
@@ -129,7 +133,11 @@ def main():
                      "< 50 ms", verdict(worst < 50)))
     rb = writer_windows(rec, "lb.rollback")
     vac = writer_windows(rec, "vacuum.rollback")
-    if rb and vac:
+    if rb and vac and any(x is None for x in nums(rec, "vacuum.rollback.s")):
+        rows.append(("Writer's longest stall, `lifeboat backup` / `VACUUM INTO` (rollback journal)",
+                     f"n/a: VACUUM INTO failed under the writer ({one(rec, 'vacuum.rollback.error')})",
+                     "≤ 0.5", "n/a"))
+    elif rb and vac:
         worst_lb = max(w["max_stall_ms"] for w in rb)
         worst_vac = max(w["max_stall_ms"] for w in vac)
         r = worst_lb / worst_vac if worst_vac else None
@@ -172,7 +180,7 @@ def main():
     out.append("| row | measured | target | result |")
     out.append("| --- | --- | --- | --- |")
     for row in rows:
-        out.append("| " + " | ".join(row) + " |")
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
     if slow:
         out.append("")
         out.append(f"Warning: the writer fell short of {rate:.0f} commits a second ({', '.join(slow)}): "

@@ -60,8 +60,14 @@ else
     W=$(mktemp -d "${TMPDIR:-/tmp}/lifeboat-bench.XXXXXX")
 fi
 WRITER_PID=
+REC=
+DONE=0
 cleanup() {
     if [ -n "$WRITER_PID" ]; then kill -TERM "$WRITER_PID" 2>/dev/null || true; fi
+    if [ "$DONE" = 0 ] && [ -s "${REC:-}" ]; then
+        echo "bench: stopped early; what was measured so far:" >&2
+        "$PY" "$HERE/report.py" "$REC" >&2 || true
+    fi
     if [ -z "${BENCH_DIR:-}" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -303,7 +309,8 @@ for mode in wal rollback; do
         elif [ "$rc" = 124 ]; then
             record "lbwriter.$mode.s" "DNF"
         else
-            die "lifeboat backup failed under the writer"
+            record "lbwriter.$mode.s" "failed"
+            record "lbwriter.$mode.error" "$(tail -n 1 "$W/lb.err" | head -c 300 | tr '\t' ' ')"
         fi
         if [ "$mode" = rollback ]; then
             rm -f "$W/vacuum.db"; sync
@@ -313,8 +320,12 @@ for mode in wal rollback; do
             sqlite3 -cmd ".timeout 30000" "$f" "VACUUM INTO '$W/vacuum.db'" 2> "$W/vacuum.err" || rc=$?
             e=$(now_ns)
             writer_stop "vacuum.$mode.$i" "$s" "$e"
-            [ "$rc" = 0 ] || die "VACUUM INTO failed under the writer: $(cat "$W/vacuum.err")"
-            record "vacuum.$mode.s" "$(secs "$s" "$e")"
+            if [ "$rc" = 0 ]; then
+                record "vacuum.$mode.s" "$(secs "$s" "$e")"
+            else
+                record "vacuum.$mode.s" "failed"
+                record "vacuum.$mode.error" "$(tail -n 1 "$W/vacuum.err" | head -c 300 | tr '\t' ' ')"
+            fi
             rm -f "$W/vacuum.db"
         fi
     done
@@ -325,4 +336,5 @@ done
 "$PY" "$HERE/report.py" "$REC" > "$W/results.md"
 cp "$W/results.md" "$RESULTS"
 cat "$W/results.md"
+DONE=1
 log "written to $RESULTS"

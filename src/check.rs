@@ -26,6 +26,11 @@ pub fn examine(image: &Path) -> Result<ImageFacts, String> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(image, flags)
         .map_err(|error| format!("the database image cannot be opened ({error})"))?;
+    // integrity_check looks every index entry up in its table: a 16 MB page cache (instead of 2 MB)
+    // saves about a quarter of its time in re-reads, and stays well inside the memory budget.
+    connection
+        .execute_batch("PRAGMA cache_size = -16000")
+        .map_err(|error| format!("the database image cannot be read ({error})"))?;
     let problems: Vec<String> = connection
         .prepare("PRAGMA integrity_check")
         .and_then(|mut statement| {

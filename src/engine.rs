@@ -27,6 +27,8 @@ use crate::progress::{Observer, Stage};
 use crate::retention::{self, Candidate, Decision};
 
 const MIB: u64 = 1024 * 1024;
+/// zstd level of the safety backup made before a restore.
+const SAFETY_LEVEL: i32 = 1;
 
 /// The engine for one home: its configuration, backups folder and history.
 #[derive(Debug, Clone)]
@@ -150,7 +152,9 @@ impl Engine {
                 let catalog = self.catalog();
                 catalog.prepare()?;
                 catalog.remove_leftovers()?;
-                let entry = self.make_backup(&catalog, &database, kind, self.access(), observer)?;
+                let level = self.config.backups.compression_level;
+                let entry =
+                    self.make_backup(&catalog, &database, kind, self.access(), level, observer)?;
                 observer.progress(Stage::Prune, 0, 1);
                 if let Err(error) = self.apply_retention(&catalog) {
                     // The backup itself is good; a failed clean-up must not make it look failed.
@@ -172,6 +176,7 @@ impl Engine {
         database: &Path,
         kind: Kind,
         access: Access,
+        level: i32,
         observer: &dyn Observer,
     ) -> Result<Entry> {
         let created_at = Timestamp::now();
@@ -179,23 +184,21 @@ impl Engine {
         let image = catalog.temporary_image(&id);
         let artifact = catalog.temporary_artifact(&id);
         let made = (|| {
+            let started = std::time::Instant::now();
             observer.progress(Stage::Snapshot, 0, 1);
             live::snapshot(database, &image, &access, observer)?;
+            tracing::debug!("{id}: snapshot taken in {:?}", started.elapsed());
             // The integrity check reads the image while zstd compresses it: two readers of the same
             // (cached) file, so the check costs no extra wall time on a machine with spare cores.
             let (examined, compressed) = std::thread::scope(|scope| {
                 let checker = scope.spawn(|| check::examine(&image));
-                let compressed = archive::compress(
-                    &image,
-                    &artifact,
-                    self.config.backups.compression_level,
-                    observer,
-                );
+                let compressed = archive::compress(&image, &artifact, level, observer);
                 let examined = checker.join().unwrap_or_else(|_| {
                     Err("the integrity check stopped unexpectedly".to_string())
                 });
                 (examined, compressed)
             });
+            tracing::debug!("{id}: compressed and checked at {:?}", started.elapsed());
             let compressed = compressed?;
             let facts = examined.map_err(|problem| Error::DamagedDatabase {
                 path: database.to_path_buf(),
@@ -203,6 +206,7 @@ impl Engine {
             })?;
             observer.progress(Stage::Verify, 0, compressed.artifact.size);
             let reread = archive::digest_file(&artifact, observer)?;
+            tracing::debug!("{id}: read back at {:?}", started.elapsed());
             if reread != compressed.artifact {
                 return Err(Error::Corrupt {
                     id: id.clone(),
@@ -328,10 +332,7 @@ impl Engine {
                     .to_path_buf();
                 durable::ensure_folder(&folder)?;
                 let image = durable::temp_path(&folder, &format!("{}.restore", entry.manifest.id));
-                let restored = (|| {
-                    unpack_and_check(&entry, &image, observer)?;
-                    self.apply(&catalog, &entry, &image, &target, observer)
-                })();
+                let restored = self.check_and_apply(&catalog, &entry, &image, &target, observer);
                 let _ = durable::remove_if_present(&image);
                 let _ = durable::remove_if_present(&PathBuf::from(format!(
                     "{}-journal",
@@ -356,7 +357,11 @@ impl Engine {
         )
     }
 
-    fn apply(
+    /// Checks the chosen backup and, at the same time, makes the safety backup of the database at
+    /// `target` (the two read different files, so on two cores they cost the time of one); then
+    /// applies the image. If the check fails, the safety backup is removed again: nothing was
+    /// changed, so it would only crowd out older ones.
+    fn check_and_apply(
         &self,
         catalog: &Catalog,
         entry: &Entry,
@@ -365,33 +370,60 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<Restored> {
         let access = self.access();
+        let presence = live::presence(target)?;
+        let (checked, safety) = std::thread::scope(|scope| {
+            let checker = scope.spawn(|| unpack_and_check(entry, image, observer));
+            let safety = match presence {
+                Presence::Database(_) => {
+                    observer.progress(Stage::SafetyBackup, 0, 1);
+                    // A restore must never be refused because today's database grew past the limit,
+                    // and a person is waiting: the fastest zstd level, still fully checked.
+                    let unlimited = Access {
+                        max_bytes: u64::MAX,
+                        ..access
+                    };
+                    self.make_backup(
+                        catalog,
+                        target,
+                        Kind::Safety,
+                        unlimited,
+                        SAFETY_LEVEL,
+                        observer,
+                    )
+                    .map(Some)
+                }
+                _ => Ok(None),
+            };
+            let checked = checker.join().unwrap_or_else(|_| {
+                Err(Error::Corrupt {
+                    id: entry.manifest.id.clone(),
+                    problem: "its check stopped unexpectedly".into(),
+                })
+            });
+            (checked, safety)
+        });
+        if let Err(error) = checked {
+            if let Ok(Some(safety)) = &safety {
+                let _ = catalog.remove(safety);
+            }
+            return Err(error);
+        }
         let mut restored = Restored {
             restored: entry.clone(),
-            safety_backup: None,
+            safety_backup: safety?,
             set_aside: None,
         };
-        match live::presence(target)? {
-            Presence::Database(_) => {
-                observer.progress(Stage::SafetyBackup, 0, 1);
-                // A restore must never be refused because today's database grew past the limit.
-                let unlimited = Access {
-                    max_bytes: u64::MAX,
-                    ..access
-                };
-                restored.safety_backup =
-                    Some(self.make_backup(catalog, target, Kind::Safety, unlimited, observer)?);
-                observer.progress(Stage::Apply, 0, 1);
-                live::restore_into(target, image, &access, observer)?;
+        observer.progress(Stage::Apply, 0, 1);
+        match presence {
+            Presence::Database(_) => live::restore_into(target, image, &access, observer)?,
+            Presence::Absent => {
+                remove_stale_companions(target)?;
+                durable::commit(image, target)?;
             }
-            presence => {
-                if presence != Presence::Absent {
-                    // An empty or foreign file cannot be restored into through SQLite; keep it, in
-                    // case it matters to someone, and put the backup in its place.
-                    restored.set_aside = Some(set_aside(target)?);
-                } else {
-                    remove_stale_companions(target)?;
-                }
-                observer.progress(Stage::Apply, 0, 1);
+            Presence::Empty | Presence::Foreign => {
+                // An empty or foreign file cannot be restored into through SQLite; keep it, in case
+                // it matters to someone, and put the backup in its place.
+                restored.set_aside = Some(set_aside(target)?);
                 durable::commit(image, target)?;
             }
         }

@@ -45,6 +45,11 @@ fn a_backup_is_a_zstd_image_with_a_manifest_and_a_checksum_line() {
         "id {id} vs created_at {created_at}"
     );
     assert_eq!(backup["location"], "local");
+    assert_eq!(
+        home.list(),
+        vec![backup.clone()],
+        "list --json shows the backup as backup --json printed it"
+    );
 
     // The files, named after the id.
     let artifact = home.artifact(&id);
@@ -187,7 +192,7 @@ fn verifying_and_restoring_never_change_a_backup() {
 }
 
 /// Big enough that a debug-built backup takes a good fraction of a second or more.
-const BIG_DB_MB: u32 = 64;
+const BIG_DB_MB: u32 = 48;
 
 #[test]
 fn a_backup_killed_half_way_leaves_nothing_listed_and_the_next_backup_succeeds() {
@@ -204,7 +209,7 @@ fn a_backup_killed_half_way_leaves_nothing_listed_and_the_next_backup_succeeds()
 
     let mut killed_mid_run = 0;
     let mut known = vec![first.clone()];
-    for fraction in [0.05, 0.2, 0.4, 0.6, 0.8, 0.95] {
+    for fraction in [0.05, 0.25, 0.5, 0.75, 0.95] {
         let delay = full.mul_f64(fraction);
         let mut child = home.spawn(&["backup", "--db", s(&db)]);
         std::thread::sleep(delay);
@@ -226,7 +231,9 @@ fn a_backup_killed_half_way_leaves_nothing_listed_and_the_next_backup_succeeds()
             fraction * 100.0
         );
         // Whatever is listed is complete and intact.
-        home.run(&["verify"]).ok();
+        for id in &new {
+            home.run(&["verify", id]).ok();
+        }
         known = listed;
     }
     assert!(
@@ -247,4 +254,37 @@ fn a_backup_killed_half_way_leaves_nothing_listed_and_the_next_backup_succeeds()
     home.run(&["verify"]).ok();
     let check = sha256sum_check(&home.backups());
     assert!(check.status.success(), "{check}");
+}
+
+/// Cleaning up after a killed run removes Lifeboat's own leftovers, never a person's files that
+/// happen to sit in the backups folder.
+#[test]
+fn cleaning_up_never_removes_files_lifeboat_did_not_write() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    fs::create_dir_all(home.backups()).unwrap();
+    let theirs = [
+        ("README.txt", "these are the shop's backups\n"),
+        ("store.db", "a copy someone left here\n"),
+        ("old-backup.sqlite.zst.bak", "kept by hand\n"),
+    ];
+    for (name, text) in theirs {
+        fs::write(home.backups().join(name), text).unwrap();
+    }
+    home.config_set("retention.keep_local", "1");
+    home.backup(&db);
+    home.backup(&db);
+    home.run(&["prune"]).ok();
+    home.run(&["verify"]).ok();
+    for (name, text) in theirs {
+        assert_eq!(
+            fs::read_to_string(home.backups().join(name))
+                .ok()
+                .as_deref(),
+            Some(text),
+            "{name} was removed or changed"
+        );
+    }
+    assert_eq!(home.ids().len(), 1);
 }

@@ -164,13 +164,27 @@ fn restore_over_a_file_that_is_not_sqlite_fails_and_leaves_it_alone() {
     let garbage = b"this is not a database, but it is somebody's file\n".repeat(100);
     fs::write(&db, &garbage).unwrap();
 
-    // No safety backup can be made of it, so the restore must not go ahead.
-    home.run(&["restore", &id, "--db", s(&db)]).fails_with(1);
-    assert!(
-        read_bytes(&db) == garbage,
-        "the file was overwritten without a safety backup"
-    );
-    assert_eq!(home.ids(), vec![id]);
+    // No safety backup (a SQLite image) can be made of it. Lifeboat may refuse, leaving the file
+    // as it is, or restore and keep the file's bytes aside; it must never just lose them.
+    let run = home.run(&["restore", &id, "--db", s(&db)]);
+    if run.code() == Some(0) {
+        assert_eq!(items_at(&db), ["x"], "restore said it worked:\n{run}");
+        let kept = fs::read_dir(db.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .any(|p| p != db && fs::read(&p).is_ok_and(|bytes| bytes == garbage));
+        assert!(
+            kept,
+            "the file that was there is gone without a copy:\n{run}"
+        );
+    } else {
+        run.fails_with(1);
+        assert!(
+            read_bytes(&db) == garbage,
+            "a failed restore changed the file"
+        );
+        assert_eq!(home.ids(), vec![id]);
+    }
     home.assert_no_leftovers();
 }
 
@@ -405,5 +419,34 @@ fn backup_onto_a_full_disk_fails_and_keeps_the_earlier_backups() {
     );
     home.run(&["verify"]).ok();
     assert!(sha256sum_check(&folder).status.success());
+    drop(disk);
+}
+
+/// The safety backup cannot be written (the disk is full): the restore must stop before it
+/// touches the live database.
+#[test]
+fn restore_when_the_safety_backup_does_not_fit_fails_and_leaves_the_database_as_it_was() {
+    let home = Home::new();
+    let Some(disk) = SmallDisk::mount(home.scratch("small-disk"), "4m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    home.config_set("backups.folder", s(&disk.path.join("backups")));
+    let db = home.scratch("store.db");
+    let app = create_items_db(&db, Journal::Rollback, &["small"], 0);
+    let id = id_of(&home.backup(&db)).to_string();
+
+    // The database has grown past what the disk can hold as a safety backup.
+    add_filler(&app, 5 * 1024);
+    drop(app);
+    let before = db_files_snapshot(&db);
+
+    home.run(&["restore", &id, "--db", s(&db)]).fails_with(1);
+    assert!(
+        db_files_snapshot(&db) == before,
+        "the restore went ahead without a safety backup"
+    );
+    assert_eq!(home.ids(), vec![id]);
+    home.assert_no_leftovers();
     drop(disk);
 }

@@ -210,15 +210,15 @@ fn health_warns_when_the_database_is_above_80_percent_of_max_backup_mb() {
     let home = Home::new();
     let db = home.scratch("store.db");
     // About 900 KB: above 80% of 1 MB (whether MB means 10^6 or 2^20 bytes), below 1 MB.
-    let conn = create_items_db(&db, Journal::Rollback, &["x"], 800);
+    let conn = create_items_db(&db, Journal::Rollback, &["x"], 700);
     let mut size = file_size(&db);
-    while size < 860_000 {
-        add_filler(&conn, 8);
+    while size < 880_000 {
+        add_filler(&conn, 4);
         size = file_size(&db);
     }
     drop(conn);
     assert!(
-        (860_000..990_000).contains(&size),
+        (880_000..1_000_000).contains(&size),
         "the test database is {size} bytes"
     );
     home.config_set("database.path", s(&db));
@@ -230,5 +230,134 @@ fn health_warns_when_the_database_is_above_80_percent_of_max_backup_mb() {
     assert!(
         issues_text(&report).contains("max_backup_mb") || issues_text(&report).contains("limit"),
         "the issue names the limit to raise: {report}"
+    );
+}
+
+#[test]
+fn with_a_weekly_schedule_a_backup_is_overdue_after_two_weeks() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    home.config_set("database.path", s(&db));
+    home.run(&["schedule", "weekly", "sun", "03:30"]).ok();
+    let fresh = id_of(&home.run(&["backup", "--json"]).ok().json()).to_string();
+
+    // Five days old: fine for a weekly schedule (it would be an error with none).
+    let five_days = forge_backup(&home, &fresh, &utc_date("5 days ago"), "scheduled");
+    remove_backup_by_hand(&home, &fresh);
+    let report = health(&home);
+    assert_eq!(report["last_backup"]["id"], five_days.as_str(), "{report}");
+    assert_status(&report, "healthy");
+    assert!(
+        is_rfc3339(report["next_scheduled"].as_str().unwrap_or_default()),
+        "a schedule is on: {report}"
+    );
+
+    // Fifteen days old: two periods have passed without a backup.
+    let old = forge_backup(&home, &five_days, &utc_date("15 days ago"), "scheduled");
+    remove_backup_by_hand(&home, &five_days);
+    let report = health(&home);
+    assert_eq!(report["last_backup"]["id"], old.as_str(), "{report}");
+    assert_status(&report, "error");
+}
+
+#[test]
+fn health_counts_only_verified_backups() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    home.config_set("database.path", s(&db));
+    let older = id_of(&home.run(&["backup", "--json"]).ok().json()).to_string();
+    let newest = id_of(&home.run(&["backup", "--json"]).ok().json()).to_string();
+    let artifact = home.artifact(&newest);
+    let len = file_size(&artifact);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&artifact)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    assert_eq!(home.run(&["verify"]).code(), Some(1));
+
+    let report = health(&home);
+    assert_eq!(
+        report["last_backup"]["id"],
+        older.as_str(),
+        "the newest backup failed its check; the last good one is {older}: {report}"
+    );
+}
+
+#[test]
+fn schedule_is_stored_and_shown() {
+    let home = Home::new();
+    home.run(&["schedule", "daily", "02:30"]).ok();
+    let shown = home.run(&["schedule", "show", "--json"]).ok().json();
+    assert_eq!(shown["enabled"], true, "{shown}");
+    assert_eq!(shown["frequency"], "daily", "{shown}");
+    assert_eq!(shown["time"], "02:30", "{shown}");
+    assert!(
+        is_rfc3339(shown["next"].as_str().unwrap_or_default()),
+        "{shown}"
+    );
+    let config = fs::read_to_string(home.config_file()).unwrap();
+    assert!(
+        config.contains("02:30"),
+        "the schedule is kept in config.toml:\n{config}"
+    );
+
+    home.run(&["schedule", "weekly", "fri", "23:15"]).ok();
+    let shown = home.run(&["schedule", "show", "--json"]).ok().json();
+    assert_eq!(shown["frequency"], "weekly", "{shown}");
+    assert_eq!(shown["day"], "fri", "{shown}");
+    assert_eq!(shown["time"], "23:15", "{shown}");
+
+    home.run(&["schedule", "off"]).ok();
+    let shown = home.run(&["schedule", "show", "--json"]).ok().json();
+    assert_eq!(shown["enabled"], false, "{shown}");
+    assert_eq!(shown["next"], Value::Null, "{shown}");
+}
+
+/// A mounted tmpfs that is unmounted when dropped.
+struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+#[test]
+fn health_warns_when_the_backup_folder_has_room_for_less_than_two_databases() {
+    let home = Home::new();
+    let mount = home.scratch("small-disk");
+    fs::create_dir_all(&mount).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&mount)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let disk = SmallDisk { path: mount };
+    let db = home.scratch("store.db");
+    // ~1.9 MB that compresses to about half: on a 4 MiB disk the backup fits (even with a
+    // temporary uncompressed image beside it), but less than two database sizes stay free.
+    create_items_db(&db, Journal::Rollback, &["x"], 1500);
+    home.config_set("database.path", s(&db));
+    home.config_set("backups.folder", s(&disk.path.join("backups")));
+    home.run(&["backup"]).ok();
+
+    let report = health(&home);
+    assert_status(&report, "warning");
+    let issues = issues_text(&report);
+    assert!(
+        issues.contains("space") || issues.contains("free") || issues.contains("room"),
+        "the warning is about free space: {report}"
     );
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -179,12 +179,7 @@ fn restore_accepts_a_unique_id_prefix() {
 fn restore_across_page_sizes_into_an_open_wal_database_restores_fully_or_refuses_cleanly() {
     let home = Home::new();
     let db = home.scratch("store.db");
-    {
-        let conn = open(&db);
-        conn.execute_batch("PRAGMA page_size = 8192").unwrap();
-        drop(conn);
-    }
-    let conn = create_items_db(&db, Journal::Rollback, &["eight", "kib"], 64);
+    let conn = create_items_db_with_page_size(&db, 8192, Journal::Rollback, &["eight", "kib"], 64);
     assert_eq!(
         conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))
             .unwrap(),
@@ -216,7 +211,15 @@ fn restore_across_page_sizes_into_an_open_wal_database_restores_fully_or_refuses
     home.assert_no_leftovers();
 }
 
-const BIG_DB_MB: u32 = 40;
+const BIG_DB_MB: u32 = 24;
+
+#[derive(Clone, Copy, Debug)]
+enum KillAt {
+    /// This fraction of the time a whole restore takes.
+    Fraction(f64),
+    /// This long after Lifeboat starts writing into the live database.
+    AfterWritesStart(Duration),
+}
 
 /// SIGKILL a restore at many moments: the database must pass integrity_check and hold either the
 /// content it had or the backup's, never a mix.
@@ -257,22 +260,58 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
     eprintln!("{journal:?}: a full restore of {BIG_DB_MB} MiB took {full:.2?}");
     assert_eq!(fingerprint(&open(&db)), restored);
 
+    // Kill at fixed points of a whole run, and at moments after Lifeboat started writing into
+    // the live file (its rollback journal appears, or its WAL grows).
+    let writing = |db: &std::path::Path| match journal {
+        Journal::Rollback => std::path::PathBuf::from(format!("{}-journal", db.display())).exists(),
+        Journal::Wal => {
+            std::fs::metadata(format!("{}-wal", db.display())).is_ok_and(|m| m.len() > 64 * 1024)
+        }
+    };
+    let kill_points = [
+        KillAt::Fraction(0.25),
+        KillAt::Fraction(0.6),
+        KillAt::Fraction(0.9),
+        KillAt::AfterWritesStart(Duration::ZERO),
+        KillAt::AfterWritesStart(Duration::from_millis(10)),
+        KillAt::AfterWritesStart(Duration::from_millis(50)),
+        KillAt::AfterWritesStart(Duration::from_millis(200)),
+    ];
     let mut outcomes = Vec::new();
-    for fraction in [0.1, 0.3, 0.5, 0.65, 0.8, 0.9, 0.97] {
+    let mut killed_while_writing = 0;
+    for kill_at in kill_points {
         remove_db(&db);
         copy_db(&pristine_old, &db);
-        let delay = full.mul_f64(fraction);
+        let started = Instant::now();
         let mut child = home.spawn(&["restore", &id, "--db", s(&db)]);
-        std::thread::sleep(delay);
+        let mut saw_writes = false;
+        match kill_at {
+            KillAt::Fraction(f) => std::thread::sleep(full.mul_f64(f)),
+            KillAt::AfterWritesStart(extra) => {
+                while child.try_wait().unwrap().is_none() && started.elapsed() < full * 3 {
+                    if writing(&db) {
+                        saw_writes = true;
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                std::thread::sleep(extra);
+            }
+        }
+        let at = started.elapsed();
+        let still_writing = writing(&db);
         child.kill().unwrap();
         let status = child.wait().unwrap();
+        if !status.success() && (still_writing || saw_writes) {
+            killed_while_writing += 1;
+        }
 
         // Opening the database the way an application does rolls back a hot journal.
         let conn = open(&db);
         assert_eq!(
             integrity(&conn),
             "ok",
-            "{journal:?}: restore killed at {delay:.2?} left a damaged database"
+            "{journal:?}: restore killed at {at:.2?} ({kill_at:?}) left a damaged database"
         );
         let now = fingerprint(&conn);
         let outcome = if now == old {
@@ -281,13 +320,17 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
             "restored"
         } else {
             panic!(
-                "{journal:?}: restore killed at {delay:.2?} left a mix: {now:?} is neither \
-                 {old:?} nor {restored:?}"
+                "{journal:?}: restore killed at {at:.2?} ({kill_at:?}) left a mix: {now:?} is \
+                 neither {old:?} nor {restored:?}"
             )
         };
         outcomes.push(format!(
-            "{:.0}%: {outcome}{}",
-            fraction * 100.0,
+            "{kill_at:?} at {at:.2?}: {outcome}{}{}",
+            if saw_writes || still_writing {
+                " (was writing)"
+            } else {
+                ""
+            },
             if status.success() {
                 " (had finished)"
             } else {
@@ -295,7 +338,12 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
             }
         ));
     }
-    eprintln!("{journal:?}: {outcomes:?}");
+    eprintln!("{journal:?}: {outcomes:#?}");
+    assert!(
+        killed_while_writing >= 2,
+        "{journal:?}: only {killed_while_writing} kills landed while the restore wrote into the \
+         database: {outcomes:#?}"
+    );
 
     // Afterwards Lifeboat still works: the catalog is intact and a restore goes through.
     home.run(&["verify"]).ok();
@@ -312,4 +360,183 @@ fn a_killed_restore_leaves_a_rollback_journal_database_old_or_restored() {
 #[test]
 fn a_killed_restore_leaves_a_wal_database_old_or_restored() {
     a_killed_restore_leaves_the_old_or_the_restored_database(Journal::Wal);
+}
+
+/// The application chose its journal mode; a restore must not switch it behind its back (the
+/// backup image itself is in rollback-journal mode).
+fn restore_keeps_the_journal_mode(journal: Journal) {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let other = if journal == Journal::Wal {
+        Journal::Rollback
+    } else {
+        Journal::Wal
+    };
+    // The backup is taken of a database in the other mode.
+    let conn = create_items_db(&db, other, &["from the other mode"], 16);
+    drop(conn);
+    let id = id_of(&home.backup(&db)).to_string();
+    remove_db(&db);
+    let app = create_items_db(&db, journal, &["live"], 16);
+
+    home.run(&["restore", &id, "--db", s(&db)]).ok();
+    assert_eq!(items(&app), ["from the other mode"]);
+    let mode: String = app
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        mode,
+        journal.pragma(),
+        "the restore changed the journal mode"
+    );
+    drop(app);
+    let fresh: String = open(&db)
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        fresh,
+        journal.pragma(),
+        "a new connection finds the database in another journal mode after the restore"
+    );
+}
+
+#[test]
+fn restore_keeps_a_wal_database_in_wal_mode() {
+    restore_keeps_the_journal_mode(Journal::Wal);
+}
+
+#[test]
+fn restore_keeps_a_rollback_journal_database_in_rollback_mode() {
+    restore_keeps_the_journal_mode(Journal::Rollback);
+}
+
+/// The application is in the middle of a read transaction when the restore comes. In rollback
+/// mode its lock keeps any writer out, so the restore must give up after the busy timeout and
+/// leave everything as it was; in WAL mode it may go ahead (the reader keeps its snapshot) or
+/// give up, but never half-restore.
+fn restore_while_the_app_reads(journal: Journal) {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let app = create_items_db(&db, journal, &["backed up"], 64);
+    let id = id_of(&home.backup(&db)).to_string();
+    app.execute("INSERT INTO items(name) VALUES ('newer')", [])
+        .unwrap();
+    let before = dump(&app);
+    home.config_set("database.busy_timeout_secs", "1");
+
+    app.execute_batch("BEGIN").unwrap();
+    assert_eq!(items(&app), ["backed up", "newer"]);
+    let run = home.run(&["restore", &id, "--db", s(&db), "--json"]);
+    // Still inside its transaction, the application sees a consistent snapshot.
+    let inside = items(&app);
+    app.execute_batch("COMMIT").unwrap();
+
+    match journal {
+        Journal::Rollback => {
+            let line = run.fails_with(1);
+            assert!(
+                line.contains("store.db"),
+                "the error names the database: {line}"
+            );
+            assert_eq!(inside, ["backed up", "newer"]);
+            assert_eq!(dump(&app), before, "a failed restore changed the database");
+        }
+        Journal::Wal => {
+            if run.code() == Some(0) {
+                assert_eq!(
+                    inside,
+                    ["backed up", "newer"],
+                    "the reader's snapshot changed"
+                );
+                assert_eq!(items(&app), ["backed up"]);
+            } else {
+                run.fails_with(1);
+                assert_eq!(dump(&app), before, "a failed restore changed the database");
+            }
+        }
+    }
+    assert_eq!(integrity(&app), "ok");
+    home.assert_no_leftovers();
+}
+
+#[test]
+fn restore_while_the_app_reads_a_rollback_journal_database_waits_then_fails_cleanly() {
+    restore_while_the_app_reads(Journal::Rollback);
+}
+
+#[test]
+fn restore_while_the_app_reads_a_wal_database_restores_or_fails_cleanly() {
+    restore_while_the_app_reads(Journal::Wal);
+}
+
+#[test]
+fn an_ambiguous_id_prefix_restores_nothing() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let app = create_items_db(&db, Journal::Wal, &["one"], 0);
+    let first = id_of(&home.backup(&db)).to_string();
+    let second = id_of(&home.backup(&db)).to_string();
+    app.execute("INSERT INTO items(name) VALUES ('two')", [])
+        .unwrap();
+    let before = dump(&app);
+    let common_prefix: String = first
+        .chars()
+        .zip(second.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a)
+        .collect();
+    assert!(!common_prefix.is_empty());
+
+    let run = home.run(&["restore", &common_prefix, "--db", s(&db)]);
+    assert_no_panic(&run);
+    assert_ne!(
+        run.code(),
+        Some(0),
+        "an ambiguous prefix must not pick one:\n{run}"
+    );
+    run.fails_with(run.code().unwrap_or(1));
+    assert_eq!(dump(&app), before);
+    assert_eq!(home.ids(), vec![second, first], "no safety backup was made");
+}
+
+/// The application crashed mid-transaction (hot journal) and the person restores an older backup:
+/// the safety backup holds the committed state, not the half-made transaction.
+#[test]
+fn the_safety_backup_after_an_application_crash_holds_the_committed_state() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let total = create_accounts_db(&db, Journal::Rollback, 500, 100, 1024);
+    let id = id_of(&home.backup(&db)).to_string();
+    {
+        let conn = open(&db);
+        conn.execute("INSERT INTO accounts(id, balance) VALUES (100000, 5)", [])
+            .unwrap();
+    }
+    let status = std::process::Command::new(PYTHON)
+        .arg(support_script("crash_mid_transaction.py"))
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert!(home.scratch("store.db-journal").exists(), "no hot journal");
+
+    let out = home
+        .run(&["restore", &id, "--db", s(&db), "--json"])
+        .ok()
+        .json();
+    let safety = id_of(&out["safety_backup"]).to_string();
+    let image = home.scratch("safety.db");
+    stock_zstd_decompress(&home.artifact(&safety), &image);
+    assert_eq!(stock_sqlite3(&image, "PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        stock_sqlite3(&image, "SELECT SUM(balance) FROM accounts"),
+        (total + 5).to_string(),
+        "the safety backup holds half a transaction"
+    );
+    let conn = open(&db);
+    assert_eq!(integrity(&conn), "ok");
+    let sum: i64 = conn
+        .query_row("SELECT SUM(balance) FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sum, total, "the restored database");
 }

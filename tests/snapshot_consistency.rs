@@ -80,3 +80,49 @@ fn backups_of_a_wal_database_under_continuous_writes_are_consistent() {
 fn backups_of_a_rollback_journal_database_under_continuous_writes_are_consistent() {
     backups_under_continuous_writes_are_consistent(Journal::Rollback);
 }
+
+/// The application crashed mid-transaction and left a hot journal: the database file holds half a
+/// transaction, the journal the pages to put back. A backup taken under SQLite's own locking rolls
+/// that back (as the application will when it next opens the file) and saves the committed state;
+/// a raw copy of the file would save the half-made transaction.
+#[test]
+fn a_backup_after_an_application_crash_saves_the_committed_state_not_half_a_transaction() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let total = create_accounts_db(&db, Journal::Rollback, 2_000, 1_000, 1024);
+    let before = read_bytes(&db);
+
+    let status = std::process::Command::new(PYTHON)
+        .arg(support_script("crash_mid_transaction.py"))
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the application was meant to crash");
+    let journal = home.scratch("store.db-journal");
+    assert!(
+        journal.exists() && file_size(&journal) > 0,
+        "no hot journal was left: the test did not set up a crash"
+    );
+    assert!(
+        read_bytes(&db) != before,
+        "the crash left no half-made changes in the file: the test did not set up a crash"
+    );
+
+    let backup = home.backup(&db);
+    let image = home.scratch("image.db");
+    stock_zstd_decompress(&home.artifact(id_of(&backup)), &image);
+    assert_eq!(stock_sqlite3(&image, "PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        stock_sqlite3(&image, "SELECT SUM(balance) FROM accounts"),
+        total.to_string(),
+        "the backup holds the crashed transaction's half-made changes"
+    );
+
+    // The live database is in its committed state too.
+    let conn = open(&db);
+    assert_eq!(integrity(&conn), "ok");
+    let sum: i64 = conn
+        .query_row("SELECT SUM(balance) FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sum, total);
+}

@@ -539,7 +539,19 @@ pub fn create_items_db(
     items: &[&str],
     filler_kb: u32,
 ) -> Connection {
+    create_items_db_with_page_size(path, 4096, journal, items, filler_kb)
+}
+
+pub fn create_items_db_with_page_size(
+    path: &Path,
+    page_size: u32,
+    journal: Journal,
+    items: &[&str],
+    filler_kb: u32,
+) -> Connection {
     let conn = open(path);
+    conn.execute_batch(&format!("PRAGMA page_size = {page_size}"))
+        .unwrap();
     set_journal(&conn, journal);
     conn.execute_batch(
         "CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
