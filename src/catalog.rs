@@ -52,7 +52,8 @@ impl Catalog {
         durable::ensure_folder(&self.folder)
     }
 
-    fn ids(&self) -> Result<Vec<String>> {
+    /// Names of the files in the folder; none when the folder does not exist yet.
+    fn file_names(&self) -> Result<Vec<String>> {
         if self.folder.exists() && !self.folder.is_dir() {
             return Err(Error::NotAFolder(self.folder.clone()));
         }
@@ -61,19 +62,22 @@ impl Catalog {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(Error::io("cannot read folder", &self.folder, source)),
         };
-        let mut ids = Vec::new();
-        for item in reader {
-            let item =
-                item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(MANIFEST_SUFFIX)
-                && !id.is_empty()
-                && !id.starts_with('.')
-            {
-                ids.push(id.to_string());
-            }
-        }
-        Ok(ids)
+        reader
+            .map(|item| {
+                item.map(|item| item.file_name().to_string_lossy().into_owned())
+                    .map_err(|source| Error::io("cannot read folder", &self.folder, source))
+            })
+            .collect()
+    }
+
+    fn ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .file_names()?
+            .iter()
+            .filter_map(|name| name.strip_suffix(MANIFEST_SUFFIX))
+            .filter(|id| !id.is_empty() && !id.starts_with('.'))
+            .map(str::to_string)
+            .collect())
     }
 
     /// Complete backups, newest first, and the manifests that could not be read.
@@ -200,21 +204,13 @@ impl Catalog {
     /// Removes what jobs that were killed left behind: temporary files, and artifacts whose manifest
     /// was never written. Only a job holding the job lock may call this.
     pub fn remove_leftovers(&self) -> Result<Vec<PathBuf>> {
-        let reader = match fs::read_dir(&self.folder) {
-            Ok(reader) => reader,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(Error::io("cannot read folder", &self.folder, source)),
-        };
         let mut removed = Vec::new();
-        for item in reader {
-            let item =
-                item.map_err(|source| Error::io("cannot read folder", &self.folder, source))?;
-            let name = item.file_name().to_string_lossy().into_owned();
+        for name in self.file_names()? {
             let orphan = name
                 .strip_suffix(ARTIFACT_SUFFIX)
                 .is_some_and(|id| !self.folder.join(Manifest::manifest_name(id)).exists());
             if name.starts_with(TEMP_PREFIX) || orphan {
-                let path = item.path();
+                let path = self.folder.join(&name);
                 durable::remove_if_present(&path)?;
                 removed.push(path);
             }
