@@ -76,6 +76,35 @@ fn backup_of_a_file_that_is_not_sqlite_fails_and_leaves_it_alone() {
     assert_nothing_left(&home, &[]);
 }
 
+/// The live database is damaged (a b-tree page overwritten): a backup of it must fail its check
+/// and, above all, must not push the last good backup out of retention.
+#[test]
+fn backup_of_a_damaged_database_fails_and_keeps_the_good_backup() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    drop(create_items_db(&db, Journal::Rollback, &["good"], 256));
+    home.config_set("retention.keep_local", "1");
+    let good = id_of(&home.backup(&db)).to_string();
+
+    let mut bytes = read_bytes(&db);
+    let target = (bytes.len() / 4096 / 2) * 4096;
+    for b in &mut bytes[target..target + 64] {
+        *b = 0xA5;
+    }
+    fs::write(&db, &bytes).unwrap();
+    assert_ne!(
+        integrity(&open(&db)),
+        "ok",
+        "the test did not damage the database"
+    );
+
+    let line = home.run(&["backup", "--db", s(&db)]).fails_with(1);
+    assert_names(&line, &db);
+    assert!(read_bytes(&db) == bytes, "the damaged database was changed");
+    assert_nothing_left(&home, std::slice::from_ref(&good));
+    home.run(&["verify", &good]).ok();
+}
+
 #[test]
 fn backup_of_an_empty_file_fails_instead_of_saving_an_empty_database() {
     let home = Home::new();
@@ -117,6 +146,23 @@ fn backup_of_a_database_locked_longer_than_the_busy_timeout_fails_after_waiting(
 }
 
 #[test]
+fn backup_of_a_wal_database_held_in_exclusive_locking_mode_fails_after_waiting() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["locked"], 64);
+    home.config_set("database.busy_timeout_secs", "1");
+
+    let holder = LockHolder::lock_in_exclusive_mode(&db);
+    let run = home.run(&["backup", "--db", s(&db)]);
+    holder.release();
+    let line = run.fails_with(1);
+    assert_names(&line, &db);
+    assert!(run.elapsed >= Duration::from_millis(900), "{run}");
+    assert_eq!(items_at(&db), ["locked"]);
+    assert_nothing_left(&home, &[]);
+}
+
+#[test]
 fn restore_into_a_database_locked_by_another_process_fails_and_changes_nothing() {
     let home = Home::new();
     let db = home.scratch("store.db");
@@ -155,7 +201,7 @@ fn backup_of_a_database_larger_than_max_backup_mb_fails() {
 }
 
 #[test]
-fn restore_over_a_file_that_is_not_sqlite_fails_and_leaves_it_alone() {
+fn restore_over_a_file_that_is_not_sqlite_never_loses_it() {
     let home = Home::new();
     let db = home.scratch("store.db");
     create_items_db(&db, Journal::Rollback, &["x"], 0);
@@ -243,6 +289,22 @@ fn a_config_toml_with_an_unknown_key_is_a_configuration_error() {
 #[test]
 fn a_config_toml_with_time_25_00_is_a_configuration_error() {
     config_error_case(&config_with_line_5("time = \"25:00\""), Some("time"));
+}
+
+#[test]
+fn a_config_toml_with_an_out_of_range_compression_level_is_a_configuration_error() {
+    config_error_case(
+        "# Lifeboat\n# settings\n\n[backups]\ncompression_level = 25\n",
+        Some("compression_level"),
+    );
+}
+
+#[test]
+fn a_config_toml_with_a_zero_size_limit_is_a_configuration_error() {
+    config_error_case(
+        "# Lifeboat\n# settings\n\n[limits]\nmax_backup_mb = 0\n",
+        Some("max_backup_mb"),
+    );
 }
 
 #[test]

@@ -72,3 +72,34 @@ fn a_relative_database_path_is_taken_from_the_working_folder() {
     home.run(&["restore", &id, "--db", s(&restored)]).ok();
     assert_eq!(items_at(&restored), ["relative"]);
 }
+
+#[test]
+fn without_home_lifeboat_uses_the_platform_folders() {
+    let home = Home::new();
+    let user_home = home.scratch("user");
+    fs::create_dir_all(&user_home).unwrap();
+    let db = home.scratch("store.db");
+    create_items_db(&db, Journal::Wal, &["x"], 0);
+    let lifeboat = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(LIFEBOAT);
+        cmd.args(args)
+            .env("HOME", &user_home)
+            .env_remove("LIFEBOAT_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME");
+        run_command(cmd, COMMAND_TIMEOUT)
+    };
+    let path = lifeboat(&["config", "path"]).ok();
+    assert_eq!(
+        path.stdout.trim(),
+        s(&user_home.join(".config/lifeboat/config.toml"))
+    );
+    let backup = lifeboat(&["backup", "--db", s(&db), "--json"]).ok().json();
+    let id = id_of(&backup);
+    assert!(
+        user_home
+            .join(format!(".local/share/lifeboat/backups/{id}.sqlite.zst"))
+            .is_file(),
+        "the backup is in ~/.local/share/lifeboat/backups"
+    );
+}

@@ -361,3 +361,40 @@ fn health_warns_when_the_backup_folder_has_room_for_less_than_two_databases() {
         "the warning is about free space: {report}"
     );
 }
+
+/// A backup killed half way (power cut, SIGKILL) never wrote its end: health counts that run as
+/// failed until a backup succeeds again.
+#[test]
+fn health_is_an_error_after_a_backup_was_killed() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    copy_db(&big_db_template(16), &db);
+    home.config_set("database.path", s(&db));
+    home.run(&["backup"]).ok();
+    assert_status(&health(&home), "healthy");
+
+    let before = file_names(&home.backups());
+    let mut child = home.spawn(&["backup"]);
+    let started = std::time::Instant::now();
+    // Kill once the run has started writing into the backups folder.
+    while file_names(&home.backups()) == before
+        && child.try_wait().unwrap().is_none()
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the backup finished before it could be killed"
+    );
+
+    let report = health(&home);
+    assert_status(&report, "error");
+    let rate = report["success_rate"].as_f64().unwrap_or(-1.0);
+    assert!(rate > 0.0 && rate < 1.0, "one of two runs failed: {report}");
+
+    home.run(&["backup"]).ok();
+    assert_status(&health(&home), "healthy");
+}

@@ -97,7 +97,7 @@ fn restore_into_an_open_rollback_journal_database_is_seen_by_the_app() {
 }
 
 #[test]
-fn the_safety_backup_holds_the_state_before_the_restore_byte_for_byte_in_content() {
+fn the_safety_backup_holds_the_state_before_the_restore() {
     let home = Home::new();
     let db = home.scratch("store.db");
     let app = create_items_db(&db, Journal::Wal, &["one"], 0);
@@ -211,7 +211,7 @@ fn restore_across_page_sizes_into_an_open_wal_database_restores_fully_or_refuses
     home.assert_no_leftovers();
 }
 
-const BIG_DB_MB: u32 = 24;
+const BIG_DB_MB: u32 = 16;
 
 #[derive(Clone, Copy, Debug)]
 enum KillAt {
@@ -225,7 +225,9 @@ enum KillAt {
 /// content it had or the backup's, never a mix.
 fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
     let home = Home::new();
-    let db = home.scratch("store.db");
+    // The live database sits alone in its folder, so anything a killed restore leaves there shows.
+    std::fs::create_dir(home.scratch("live")).unwrap();
+    let db = home.scratch("live/store.db");
     let pristine_old = home.scratch("old.db");
 
     // The backup holds the template ("original"); the live database then drifts ("old").
@@ -269,9 +271,8 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
         }
     };
     let kill_points = [
-        KillAt::Fraction(0.25),
-        KillAt::Fraction(0.6),
-        KillAt::Fraction(0.9),
+        KillAt::Fraction(0.3),
+        KillAt::Fraction(0.7),
         KillAt::AfterWritesStart(Duration::ZERO),
         KillAt::AfterWritesStart(Duration::from_millis(10)),
         KillAt::AfterWritesStart(Duration::from_millis(50)),
@@ -324,8 +325,10 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
                  neither {old:?} nor {restored:?}"
             )
         };
+        drop(conn);
+        let beside = files_beside(&db);
         outcomes.push(format!(
-            "{kill_at:?} at {at:.2?}: {outcome}{}{}",
+            "{kill_at:?} at {at:.2?}: {outcome}{}{}{}",
             if saw_writes || still_writing {
                 " (was writing)"
             } else {
@@ -335,6 +338,11 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
                 " (had finished)"
             } else {
                 ""
+            },
+            if beside.is_empty() {
+                String::new()
+            } else {
+                format!(" (left beside the database: {beside:?})")
             }
         ));
     }
@@ -350,6 +358,15 @@ fn a_killed_restore_leaves_the_old_or_the_restored_database(journal: Journal) {
     home.run(&["restore", &id, "--db", s(&db)]).ok();
     assert_eq!(fingerprint(&open(&db)), restored);
     home.assert_no_leftovers();
+}
+
+/// Files in the database's folder other than the database and its -wal/-shm.
+fn files_beside(db: &std::path::Path) -> Vec<String> {
+    let name = db.file_name().unwrap().to_str().unwrap();
+    file_names(db.parent().unwrap())
+        .into_iter()
+        .filter(|f| f != name && *f != format!("{name}-wal") && *f != format!("{name}-shm"))
+        .collect()
 }
 
 #[test]
@@ -539,4 +556,195 @@ fn the_safety_backup_after_an_application_crash_holds_the_committed_state() {
         .query_row("SELECT SUM(balance) FROM accounts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sum, total, "the restored database");
+}
+
+/// A restore to a new machine killed at any moment leaves either no database or the whole one.
+#[test]
+fn a_killed_restore_to_a_new_path_leaves_no_database_or_the_whole_one() {
+    let home = Home::new();
+    let source = home.scratch("store.db");
+    copy_db(&big_db_template(BIG_DB_MB), &source);
+    let id = id_of(&home.backup(&source)).to_string();
+    let restored = fingerprint(&open(&source));
+    std::fs::create_dir(home.scratch("new-machine")).unwrap();
+    let target = home.scratch("new-machine/store.db");
+
+    let started = Instant::now();
+    home.run(&["restore", &id, "--db", s(&target)]).ok();
+    let full = started.elapsed();
+
+    let mut outcomes = Vec::new();
+    for fraction in [0.2, 0.4, 0.6, 0.8, 0.9, 0.97] {
+        remove_db(&target);
+        let mut child = home.spawn(&["restore", &id, "--db", s(&target)]);
+        std::thread::sleep(full.mul_f64(fraction));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if target.exists() {
+            let conn = open(&target);
+            assert_eq!(
+                integrity(&conn),
+                "ok",
+                "a restore killed at {fraction} left a damaged database"
+            );
+            assert_eq!(fingerprint(&conn), restored);
+            outcomes.push(format!(
+                "{fraction}: restored (finished: {})",
+                status.success()
+            ));
+        } else {
+            outcomes.push(format!("{fraction}: nothing"));
+        }
+    }
+    eprintln!("{outcomes:#?}");
+}
+
+/// A restore killed while it has its own files beside the database (Lifeboat unpacks the image
+/// there) must not leave them in the application's folder for good: the next job cleans up.
+#[test]
+fn files_a_killed_restore_left_beside_the_database_are_cleaned_up_by_the_next_restore() {
+    let home = Home::new();
+    std::fs::create_dir(home.scratch("live")).unwrap();
+    let db = home.scratch("live/store.db");
+    copy_db(&big_db_template(BIG_DB_MB), &db);
+    let id = id_of(&home.backup(&db)).to_string();
+
+    let mut child = home.spawn(&["restore", &id, "--db", s(&db)]);
+    let started = Instant::now();
+    while files_beside(&db).is_empty()
+        && child.try_wait().unwrap().is_none()
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let left = files_beside(&db);
+    eprintln!("killed restore (exited: {status}) left {left:?}");
+
+    home.run(&["restore", &id, "--db", s(&db)]).ok();
+    home.run(&["backup", "--db", s(&db)]).ok();
+    assert_eq!(
+        files_beside(&db),
+        Vec::<String>::new(),
+        "a killed restore left files in the application's folder, and the next restore and \
+         backup did not clean them up"
+    );
+}
+
+/// The database got damaged (a page overwritten) and the person restores yesterday's backup, which
+/// is what backups are for. The restore must go through, and the damaged file must not be lost (it
+/// may be needed to recover what came after the backup): kept beside the database or as the
+/// safety backup.
+#[test]
+fn restore_over_a_damaged_database_brings_the_backup_back_and_keeps_the_damaged_file() {
+    let home = Home::new();
+    std::fs::create_dir(home.scratch("live")).unwrap();
+    let db = home.scratch("live/store.db");
+    let app = create_items_db(&db, Journal::Rollback, &["good"], 256);
+    let content = dump(&app);
+    drop(app);
+    let id = id_of(&home.backup(&db)).to_string();
+
+    let mut damaged = read_bytes(&db);
+    let target = (damaged.len() / 4096 / 2) * 4096;
+    for b in &mut damaged[target..target + 64] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db, &damaged).unwrap();
+    assert_ne!(
+        integrity(&open(&db)),
+        "ok",
+        "the test did not damage the database"
+    );
+
+    let run = home.run(&["restore", &id, "--db", s(&db), "--json"]).ok();
+    let conn = open(&db);
+    assert_eq!(integrity(&conn), "ok");
+    assert_eq!(dump(&conn), content);
+
+    let kept_beside = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .any(|p| p != db && std::fs::read(&p).is_ok_and(|bytes| bytes == damaged));
+    let kept_as_safety = run.json()["safety_backup"]["id"]
+        .as_str()
+        .is_some_and(|safety| {
+            let image = home.scratch("safety.db");
+            stock_zstd_decompress(&home.artifact(safety), &image);
+            read_bytes(&image) == damaged
+        });
+    assert!(
+        kept_beside || kept_as_safety,
+        "the damaged database is gone without a copy:\n{run}"
+    );
+}
+
+/// The restored database may be much smaller or much larger than the live one; the application's
+/// open connection sees it either way, and the file passes integrity_check.
+fn restore_across_sizes_into_open_database(journal: Journal) {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let app = create_items_db(&db, journal, &["small"], 16);
+    let small = dump(&app);
+    let small_id = id_of(&home.backup(&db)).to_string();
+    app.execute("INSERT INTO items(name) VALUES ('big')", [])
+        .unwrap();
+    add_filler(&app, 3 * 1024);
+    let big = dump(&app);
+    let big_id = id_of(&home.backup(&db)).to_string();
+
+    home.run(&["restore", &small_id, "--db", s(&db)]).ok();
+    assert_eq!(dump(&app), small, "shrinking restore");
+    assert_eq!(integrity(&app), "ok");
+    home.run(&["restore", &big_id, "--db", s(&db)]).ok();
+    assert_eq!(dump(&app), big, "growing restore");
+    assert_eq!(integrity(&app), "ok");
+    drop(app);
+    assert_eq!(integrity(&open(&db)), "ok");
+}
+
+#[test]
+fn restore_of_a_smaller_or_larger_backup_into_an_open_wal_database() {
+    restore_across_sizes_into_open_database(Journal::Wal);
+}
+
+#[test]
+fn restore_of_a_smaller_or_larger_backup_into_an_open_rollback_journal_database() {
+    restore_across_sizes_into_open_database(Journal::Rollback);
+}
+
+/// On the new machine (or after the old file was deleted) a stale -wal and -journal of some other
+/// database lie where the restored one goes: SQLite would apply them to the new file. The restore
+/// must come out as the backup, not as the backup plus someone else's pages.
+#[test]
+fn restore_where_only_stale_wal_and_journal_files_remain_gives_the_backup() {
+    let home = Home::new();
+    let db = home.scratch("store.db");
+    let app = create_items_db(&db, Journal::Rollback, &["from the backup"], 32);
+    let content = dump(&app);
+    drop(app);
+    let id = id_of(&home.backup(&db)).to_string();
+    remove_db(&db);
+
+    // Another database's WAL with committed frames, and a hot-looking journal, left behind.
+    let other_dir = home.scratch("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = other_dir.join("store.db");
+    let other_conn = create_items_db(&other, Journal::Wal, &["stale"], 32);
+    other_conn
+        .execute_batch("PRAGMA wal_autocheckpoint = 0; INSERT INTO items(name) VALUES ('stale 2');")
+        .unwrap();
+    std::fs::copy(other_dir.join("store.db-wal"), home.scratch("store.db-wal")).unwrap();
+    std::fs::write(home.scratch("store.db-journal"), vec![0xD9u8; 4096]).unwrap();
+    drop(other_conn);
+
+    let out = home
+        .run(&["restore", &id, "--db", s(&db), "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["safety_backup"], serde_json::Value::Null, "{out}");
+    let conn = open(&db);
+    assert_eq!(integrity(&conn), "ok");
+    assert_eq!(dump(&conn), content);
 }

@@ -17,9 +17,17 @@ fn backups_under_continuous_writes_are_consistent(journal: Journal) {
     // during it.
     let total = create_accounts_db(&db, journal, 2_000, 1_000, 4 * 1024);
 
+    // The test also commits a marker before each backup: the backup must hold it ("a backup holds
+    // every transaction committed before the command started").
+    let app = open(&db);
+    app.execute_batch("CREATE TABLE markers(n INTEGER PRIMARY KEY)")
+        .unwrap();
+
     let writer = Writer::start(&db, &home.scratch("stop-writer"));
     let mut backups = Vec::new();
-    for _ in 0..5 {
+    for n in 1..=5 {
+        app.execute("INSERT INTO markers(n) VALUES (?1)", [n])
+            .unwrap();
         backups.push(home.backup(&db));
     }
     let report = writer.stop();
@@ -51,10 +59,17 @@ fn backups_under_continuous_writes_are_consistent(journal: Journal) {
             "2000",
             "backup {id} lost accounts"
         );
+        let n = backups.iter().position(|b| b == backup).unwrap() + 1;
+        assert_eq!(
+            stock_sqlite3(&restored, "SELECT MAX(n) FROM markers"),
+            n.to_string(),
+            "backup {id} misses a transaction committed before it started"
+        );
         std::fs::remove_file(&restored).unwrap();
     }
 
     // The live database is fine too.
+    drop(app);
     let conn = open(&db);
     assert_eq!(integrity(&conn), "ok");
     let live_sum: i64 = conn

@@ -596,14 +596,17 @@ pub fn items_at(path: &Path) -> Vec<String> {
 }
 
 /// `PRAGMA integrity_check` through rusqlite (which rolls back a hot journal first).
+/// "ok" for a sound database; otherwise SQLite's complaints (or the error it gave).
 pub fn integrity(conn: &Connection) -> String {
-    let mut stmt = conn.prepare("PRAGMA integrity_check").unwrap();
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    rows.join("\n")
+    let check = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect()
+    };
+    match check() {
+        Ok(rows) => rows.join("\n"),
+        Err(error) => format!("error: {error}"),
+    }
 }
 
 /// The whole logical content of a database: its schema and every row of every table, as text.
@@ -901,9 +904,19 @@ pub struct LockHolder {
 
 impl LockHolder {
     pub fn lock(db: &Path) -> LockHolder {
+        Self::start(db, &[])
+    }
+
+    /// For a WAL database: `PRAGMA locking_mode=EXCLUSIVE` first, so readers are kept out too.
+    pub fn lock_in_exclusive_mode(db: &Path) -> LockHolder {
+        Self::start(db, &["--exclusive-mode"])
+    }
+
+    fn start(db: &Path, extra: &[&str]) -> LockHolder {
         let mut child = Command::new(PYTHON)
             .arg(support_script("hold_lock.py"))
             .arg(db)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
