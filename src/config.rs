@@ -88,27 +88,32 @@ impl Config {
             path: path.to_path_buf(),
             message: describe_toml_error(text, &error),
         })?;
-        config.validate().map_err(|message| Error::Config {
+        config.validate().map_err(|(key, problem)| Error::Config {
             path: path.to_path_buf(),
-            message,
+            message: match line_of_key(text, key) {
+                Some(line) => format!("line {line}, key {key}: {problem}"),
+                None => format!("key {key}: {problem}"),
+            },
         })?;
         Ok(config)
     }
 
-    fn validate(&self) -> std::result::Result<(), String> {
+    /// Checks the values that have a type but not every value of it makes sense; on failure, the
+    /// key and what is wrong with it.
+    fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
         if !(1..=19).contains(&self.backups.compression_level) {
-            return Err(format!(
-                "key backups.compression_level: {} is outside 1 to 19",
-                self.backups.compression_level
+            return Err((
+                "backups.compression_level",
+                format!("{} is outside 1 to 19", self.backups.compression_level),
             ));
         }
         if self.limits.max_backup_mb == 0 {
-            return Err("key limits.max_backup_mb: must be at least 1".to_string());
+            return Err(("limits.max_backup_mb", "must be at least 1".to_string()));
         }
         if let Some(path) = &self.database.path
             && path.as_os_str().is_empty()
         {
-            return Err("key database.path: is empty".to_string());
+            return Err(("database.path", "is empty".to_string()));
         }
         Ok(())
     }
@@ -204,6 +209,28 @@ fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     }
 }
 
+/// The line on which dotted `key` (`section.name`) is set, if it is set in `text`.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let (section, name) = key.split_once('.')?;
+    let mut current = String::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            current = trimmed
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
+        } else if current == section
+            && trimmed
+                .split_once('=')
+                .is_some_and(|(left, _)| left.trim().trim_matches('"') == name)
+        {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
 /// The dotted key whose line holds byte offset `offset`, found from the nearest table header above.
 fn key_at(text: &str, offset: usize) -> Option<String> {
     let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
@@ -273,8 +300,11 @@ mod tests {
         let syntax = error_of("[database\npath = 1\n");
         assert!(syntax.contains("line 1"), "{syntax}");
         assert!(!syntax.contains('\n'), "one line: {syntax}");
-        let level = error_of("[backups]\ncompression_level = 40\n");
-        assert!(level.contains("backups.compression_level"), "{level}");
+        let level = error_of("# levels\n[backups]\ncompression_level = 40\n");
+        assert!(
+            level.contains("line 3, key backups.compression_level"),
+            "{level}"
+        );
     }
 
     #[test]

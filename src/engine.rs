@@ -27,6 +27,8 @@ use crate::progress::{Observer, Stage};
 use crate::retention::{self, Candidate, Decision};
 
 const MIB: u64 = 1024 * 1024;
+/// Ending of the scratch image a restore unpacks beside the database.
+const RESTORE_SUFFIX: &str = ".restore";
 /// zstd level of the safety backup made before a restore.
 const SAFETY_LEVEL: i32 = 1;
 
@@ -331,7 +333,9 @@ impl Engine {
                     .unwrap_or(Path::new("."))
                     .to_path_buf();
                 durable::ensure_folder(&folder)?;
-                let image = durable::temp_path(&folder, &format!("{}.restore", entry.manifest.id));
+                remove_restore_leftovers(&folder)?;
+                let image =
+                    durable::temp_path(&folder, &format!("{}{RESTORE_SUFFIX}", entry.manifest.id));
                 let restored = self.check_and_apply(&catalog, &entry, &image, &target, observer);
                 let _ = durable::remove_if_present(&image);
                 let _ = durable::remove_if_present(&PathBuf::from(format!(
@@ -410,9 +414,22 @@ impl Engine {
         }
         let mut restored = Restored {
             restored: entry.clone(),
-            safety_backup: safety?,
+            safety_backup: None,
             set_aside: None,
         };
+        match safety {
+            Ok(safety) => restored.safety_backup = safety,
+            // A damaged database is exactly what restores are for: no SQLite snapshot of it can be
+            // made, so its bytes are kept beside it instead, and the restore goes on.
+            Err(Error::DamagedDatabase { problem, .. }) => {
+                tracing::warn!(
+                    "{} is damaged ({problem}); keeping a copy of it",
+                    target.display()
+                );
+                restored.set_aside = Some(copy_aside(target)?);
+            }
+            Err(error) => return Err(error),
+        }
         observer.progress(Stage::Apply, 0, 1);
         match presence {
             Presence::Database(_) => live::restore_into(target, image, &access, observer)?,
@@ -632,21 +649,57 @@ fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Res
     Ok(())
 }
 
+/// Where a damaged file at `target` is kept: beside it, named for when it was found.
+fn aside_path(target: &Path) -> PathBuf {
+    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+    PathBuf::from(format!("{}.damaged-{stamp}", target.display()))
+}
+
 /// Moves a damaged file (and its SQLite companions) out of the way, keeping it beside the target.
 fn set_aside(target: &Path) -> Result<PathBuf> {
-    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
-    let aside = PathBuf::from(format!("{}.damaged-{stamp}", target.display()));
-    std::fs::rename(target, &aside)
-        .map_err(|source| Error::io("cannot move aside", target, source))?;
-    for suffix in ["-journal", "-wal", "-shm"] {
-        let companion = PathBuf::from(format!("{}{suffix}", target.display()));
-        if companion.exists() {
+    let aside = aside_path(target);
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", target.display()));
+        if file.exists() {
             let moved = PathBuf::from(format!("{}{suffix}", aside.display()));
-            std::fs::rename(&companion, &moved)
-                .map_err(|source| Error::io("cannot move aside", &companion, source))?;
+            std::fs::rename(&file, &moved)
+                .map_err(|source| Error::io("cannot move aside", &file, source))?;
         }
     }
     Ok(aside)
+}
+
+/// Copies a damaged database (and its WAL, which holds committed pages) beside it, for whoever may
+/// want to rescue something from it; the restore then goes through SQLite into the original file.
+fn copy_aside(target: &Path) -> Result<PathBuf> {
+    let aside = aside_path(target);
+    for suffix in ["", "-wal"] {
+        let file = PathBuf::from(format!("{}{suffix}", target.display()));
+        if file.exists() {
+            let copy = PathBuf::from(format!("{}{suffix}", aside.display()));
+            std::fs::copy(&file, &copy)
+                .map_err(|source| Error::io("cannot copy", &file, source))?;
+        }
+    }
+    Ok(aside)
+}
+
+/// Removes the scratch images that a killed restore left beside the database. Only a job holding
+/// the job lock may call this.
+fn remove_restore_leftovers(folder: &Path) -> Result<()> {
+    let Ok(reader) = std::fs::read_dir(folder) else {
+        return Ok(());
+    };
+    for item in reader.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with(durable::TEMP_PREFIX)
+            && (name.ends_with(RESTORE_SUFFIX)
+                || name.ends_with(&format!("{RESTORE_SUFFIX}-journal")))
+        {
+            durable::remove_if_present(&item.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// A journal or WAL left beside a database that is gone would be applied by SQLite to the file we

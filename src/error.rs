@@ -132,6 +132,10 @@ impl Error {
                 seconds: busy_seconds,
             },
             Some(ErrorCode::NotADatabase) => Error::NotSqlite(path),
+            Some(ErrorCode::DatabaseCorrupt) => Error::DamagedDatabase {
+                path,
+                problem: "SQLite reports that its file is malformed".to_string(),
+            },
             Some(ErrorCode::DiskFull) => Error::DiskFull { path },
             _ => Error::Sqlite { path, source },
         }

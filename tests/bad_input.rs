@@ -201,7 +201,7 @@ fn backup_of_a_database_larger_than_max_backup_mb_fails() {
 }
 
 #[test]
-fn restore_over_a_file_that_is_not_sqlite_never_loses_it() {
+fn restore_over_a_file_that_is_not_sqlite_keeps_it_aside_and_puts_the_backup_in_its_place() {
     let home = Home::new();
     let db = home.scratch("store.db");
     create_items_db(&db, Journal::Rollback, &["x"], 0);
@@ -210,27 +210,23 @@ fn restore_over_a_file_that_is_not_sqlite_never_loses_it() {
     let garbage = b"this is not a database, but it is somebody's file\n".repeat(100);
     fs::write(&db, &garbage).unwrap();
 
-    // No safety backup (a SQLite image) can be made of it. Lifeboat may refuse, leaving the file
-    // as it is, or restore and keep the file's bytes aside; it must never just lose them.
-    let run = home.run(&["restore", &id, "--db", s(&db)]);
-    if run.code() == Some(0) {
-        assert_eq!(items_at(&db), ["x"], "restore said it worked:\n{run}");
-        let kept = fs::read_dir(db.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .any(|p| p != db && fs::read(&p).is_ok_and(|bytes| bytes == garbage));
-        assert!(
-            kept,
-            "the file that was there is gone without a copy:\n{run}"
-        );
-    } else {
-        run.fails_with(1);
-        assert!(
-            read_bytes(&db) == garbage,
-            "a failed restore changed the file"
-        );
-        assert_eq!(home.ids(), vec![id]);
-    }
+    // No safety backup (a SQLite image) can be made of it, so its bytes are kept beside it under
+    // the name the JSON reports, and the backup takes its place.
+    let report = home
+        .run(&["restore", &id, "--db", s(&db), "--json"])
+        .ok()
+        .json();
+    assert_eq!(items_at(&db), ["x"]);
+    assert!(report["safety_backup"].is_null(), "{report}");
+    let aside = report["set_aside"]
+        .as_str()
+        .expect("set_aside names the kept file");
+    assert!(aside.contains("store.db.damaged-"), "{report}");
+    assert!(
+        read_bytes(Path::new(aside)) == garbage,
+        "the kept file differs"
+    );
+    assert_eq!(home.ids(), vec![id]);
     home.assert_no_leftovers();
 }
 

@@ -176,7 +176,7 @@ fn restore_accepts_a_unique_id_prefix() {
 /// restore across that while the database is in WAL mode (STACK-NOTES). Lifeboat must either
 /// restore fully or refuse cleanly; it must never half-restore.
 #[test]
-fn restore_across_page_sizes_into_an_open_wal_database_restores_fully_or_refuses_cleanly() {
+fn restore_across_page_sizes_into_a_wal_database_refuses_while_it_is_open_and_works_once_closed() {
     let home = Home::new();
     let db = home.scratch("store.db");
     let conn = create_items_db_with_page_size(&db, 8192, Journal::Rollback, &["eight", "kib"], 64);
@@ -199,15 +199,25 @@ fn restore_across_page_sizes_into_an_open_wal_database_restores_fully_or_refuses
     );
     let before = dump(&app);
 
-    let run = home.run(&["restore", &id, "--db", s(&db), "--json"]);
-    if run.code() == Some(0) {
-        assert_eq!(dump(&app), content, "restore said it worked:\n{run}");
-    } else {
-        let line = run.fails_with(1);
-        eprintln!("refused: {line}");
-        assert_eq!(dump(&app), before, "a refused restore changed the database");
-    }
+    // While the application holds it, the page size cannot change: refused, nothing changed, and
+    // the message says what to do.
+    let line = home
+        .run(&["restore", &id, "--db", s(&db), "--json"])
+        .fails_with(1);
+    assert!(line.contains("close the application"), "{line}");
+    assert_eq!(dump(&app), before, "a refused restore changed the database");
     assert_eq!(integrity(&app), "ok");
+    drop(app);
+
+    // Once it is closed, the same restore goes through completely and the database stays in WAL.
+    home.run(&["restore", &id, "--db", s(&db), "--json"]).ok();
+    let reopened = open(&db);
+    assert_eq!(dump(&reopened), content);
+    assert_eq!(integrity(&reopened), "ok");
+    let mode: String = reopened
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
     home.assert_no_leftovers();
 }
 
