@@ -31,3 +31,5 @@ pub mod schedule;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub mod drive;
+pub mod remote;
