@@ -95,6 +95,9 @@ pub enum Error {
 
     #[error("cancelled")]
     Cancelled,
+
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 impl Error {
@@ -106,7 +109,10 @@ impl Error {
 
     /// True when the same operation may well succeed if tried again later without any change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Locked { .. })
+        match self {
+            Error::Remote(remote) => remote.is_transient(),
+            other => matches!(other, Error::Locked { .. }),
+        }
     }
 
     /// Wraps an I/O error, recognising a full disk so the person is told what to do about it.

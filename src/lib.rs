@@ -25,6 +25,7 @@ pub mod home;
 pub mod live;
 pub mod lock;
 pub mod manifest;
+pub mod offsite;
 pub mod progress;
 pub mod retention;
 pub mod schedule;
