@@ -140,7 +140,8 @@ def matches(meta, query):
     """The subset of Drive's query language Lifeboat uses, joined with `and`."""
     if not query:
         return not meta.get("trashed")
-    for clause in re.split(r"\s+and\s+", query.strip()):
+    # `and` inside `appProperties has { key=... and value=... }` does not separate clauses.
+    for clause in re.split(r"\s+and\s+(?![^{]*\})", query.strip()):
         clause = clause.strip()
         m = re.fullmatch(r"name\s*=\s*'((?:[^'\\]|\\.)*)'", clause)
         if m:
