@@ -134,7 +134,7 @@ impl Config {
                 self.backups.compression_level
             ));
         }
-        if self.drive.chunk_kib == 0 || self.drive.chunk_kib % 256 != 0 {
+        if self.drive.chunk_kib == 0 || !self.drive.chunk_kib.is_multiple_of(256) {
             return Err(format!(
                 "key drive.chunk_kib: {} is not a positive multiple of 256",
                 self.drive.chunk_kib

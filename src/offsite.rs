@@ -143,12 +143,21 @@ impl Engine {
             chunk_size: self.config().drive.chunk_kib * 1024,
             ..UploadSettings::default()
         };
-        Ok(Drive::open(&self.drive_key(), self.credentials(None)?, database, upload)?)
+        Ok(Drive::open(
+            &self.drive_key(),
+            self.credentials(None)?,
+            database,
+            upload,
+        )?)
     }
 
     /// Runs consent in the browser (`tell` shows the consent address), keeps the grant in the
     /// keyring and remembers the client secret file in the configuration.
-    pub fn drive_connect(&self, client_secret: Option<&Path>, tell: &dyn Fn(&str)) -> Result<Account> {
+    pub fn drive_connect(
+        &self,
+        client_secret: Option<&Path>,
+        tell: &dyn Fn(&str),
+    ) -> Result<Account> {
         let credentials = self.credentials(client_secret)?;
         let account = Drive::connect(&self.drive_key(), credentials, tell)?;
         if let Some(path) = client_secret {
@@ -207,7 +216,12 @@ impl Engine {
     }
 
     /// Queues `entry` for upload (if its kind is uploaded) and works through the queue.
-    pub fn upload_backup(&self, entry: &Entry, remote: &dyn Remote, observer: &dyn Observer) -> Result<Uploads> {
+    pub fn upload_backup(
+        &self,
+        entry: &Entry,
+        remote: &dyn Remote,
+        observer: &dyn Observer,
+    ) -> Result<Uploads> {
         if self.uploads_kind(entry.manifest.kind) {
             self.home().prepare_state()?;
             self.upload_queue().push(&entry.manifest.id)?;
@@ -232,7 +246,9 @@ impl Engine {
                         continue;
                     };
                     let size = entry.manifest.size;
-                    let progress = |done: u64, total: u64| observer.progress(Stage::Upload, done, total.max(size));
+                    let progress = |done: u64, total: u64| {
+                        observer.progress(Stage::Upload, done, total.max(size))
+                    };
                     let result = remote.put(&entry, &progress);
                     self.note(&result);
                     match result {
@@ -255,18 +271,29 @@ impl Engine {
                 if !uploads.uploaded.is_empty() {
                     match self.remote_retention(remote) {
                         Ok(removed) => uploads.removed_by_retention = removed,
-                        Err(error) => tracing::warn!("retention on {} failed: {error}", remote.name()),
+                        Err(error) => {
+                            tracing::warn!("retention on {} failed: {error}", remote.name())
+                        }
                     }
                 }
                 Ok(uploads)
             },
-            |uploads| uploads.uploaded.iter().map(|entry| entry.manifest.id.clone()).collect(),
+            |uploads| {
+                uploads
+                    .uploaded
+                    .iter()
+                    .map(|entry| entry.manifest.id.clone())
+                    .collect()
+            },
         )
     }
 
     /// Removes from the remote what retention does not keep (keep_drive, and keep_safety for
     /// uploaded safety backups).
-    fn remote_retention(&self, remote: &dyn Remote) -> std::result::Result<Vec<RemoteEntry>, RemoteError> {
+    fn remote_retention(
+        &self,
+        remote: &dyn Remote,
+    ) -> std::result::Result<Vec<RemoteEntry>, RemoteError> {
         let entries = remote.list()?;
         let policy = &self.config().retention;
         let plan = remote_plan(&entries, policy.keep_drive, policy.keep_safety);
@@ -274,7 +301,11 @@ impl Engine {
         for (entry, keep) in entries.into_iter().zip(plan) {
             if !keep {
                 remote.delete(&entry)?;
-                tracing::info!("retention removed {} from {}", entry.manifest.id, remote.name());
+                tracing::info!(
+                    "retention removed {} from {}",
+                    entry.manifest.id,
+                    remote.name()
+                );
                 removed.push(entry);
             }
         }
@@ -293,7 +324,11 @@ impl Engine {
     pub fn drive_status(&self, observer: &dyn Observer) -> Result<DriveStatus> {
         let state = self.drive_state().ok_or(RemoteError::NotConnected)?;
         let folder = match &self.config().database.path {
-            Some(path) => format!("{}/{}", drive::ROOT_FOLDER, drive::subfolder_of(&path.display().to_string())),
+            Some(path) => format!(
+                "{}/{}",
+                drive::ROOT_FOLDER,
+                drive::subfolder_of(&path.display().to_string())
+            ),
             None => drive::ROOT_FOLDER.to_string(),
         };
         let drive = self.open_drive()?;
@@ -342,7 +377,11 @@ impl Engine {
         if summary.access_revoked {
             issues.push((Status::Error, RemoteError::AccessRevoked.to_string()));
         }
-        let failed: Vec<&Pending> = summary.pending.iter().filter(|item| item.attempts > 0).collect();
+        let failed: Vec<&Pending> = summary
+            .pending
+            .iter()
+            .filter(|item| item.attempts > 0)
+            .collect();
         if let Some(first) = failed.first() {
             issues.push((
                 Status::Warning,
@@ -375,7 +414,12 @@ impl Engine {
     }
 
     /// Brings a remote backup into the backups folder, unless an identical one is already there.
-    fn fetch(&self, wanted: &RemoteEntry, remote: &dyn Remote, observer: &dyn Observer) -> Result<Entry> {
+    fn fetch(
+        &self,
+        wanted: &RemoteEntry,
+        remote: &dyn Remote,
+        observer: &dyn Observer,
+    ) -> Result<Entry> {
         let catalog = self.catalog();
         if let Ok(local) = catalog.find(&wanted.manifest.id)
             && local.manifest.sha256 == wanted.manifest.sha256
@@ -389,7 +433,8 @@ impl Engine {
                 catalog.prepare()?;
                 catalog.remove_leftovers()?;
                 let temporary = catalog.temporary_artifact(&wanted.manifest.id);
-                let progress = |done: u64, total: u64| observer.progress(Stage::Download, done, total);
+                let progress =
+                    |done: u64, total: u64| observer.progress(Stage::Download, done, total);
                 let fetched = remote.get(wanted, &temporary, &progress);
                 self.note(&fetched);
                 if let Err(error) = fetched {
@@ -408,13 +453,21 @@ impl Engine {
 
     /// A restore drill on a remote copy: downloads it into a temporary folder, checks its SHA-256,
     /// unpacks it and runs SQLite's integrity check. Nothing live, and no local backup, is touched.
-    pub fn verify_remote(&self, id: &str, remote: &dyn Remote, observer: &dyn Observer) -> Result<Verification> {
+    pub fn verify_remote(
+        &self,
+        id: &str,
+        remote: &dyn Remote,
+        observer: &dyn Observer,
+    ) -> Result<Verification> {
         let entries = self.remote_list(remote)?;
         let wanted = remote::find(&entries, id)
             .ok_or_else(|| Error::UnknownBackup(id.to_string()))?
             .clone();
         self.home().prepare_state()?;
-        let folder = durable::temp_path(&self.home().state_folder(), &format!("{}.drill", wanted.manifest.id));
+        let folder = durable::temp_path(
+            &self.home().state_folder(),
+            &format!("{}.drill", wanted.manifest.id),
+        );
         durable::ensure_folder(&folder)?;
         let artifact = folder.join(&wanted.manifest.artifact);
         let progress = |done: u64, total: u64| observer.progress(Stage::Download, done, total);
@@ -500,7 +553,10 @@ mod tests {
             entry("2", Kind::Safety),
             entry("1", Kind::Manual),
         ];
-        assert_eq!(remote_plan(&entries, 2, 1), [true, true, true, false, false]);
+        assert_eq!(
+            remote_plan(&entries, 2, 1),
+            [true, true, true, false, false]
+        );
         assert_eq!(remote_plan(&entries, 0, 0), [false; 5]);
         assert_eq!(remote_plan(&entries, 50, 10), [true; 5]);
     }

@@ -26,7 +26,10 @@ struct Keyring {
 
 impl Keyring {
     fn start() -> Keyring {
-        let folder = tempfile::Builder::new().prefix("lifeboat-keyring-").tempdir().unwrap();
+        let folder = tempfile::Builder::new()
+            .prefix("lifeboat-keyring-")
+            .tempdir()
+            .unwrap();
         for name in ["home", "data", "runtime"] {
             fs::create_dir_all(folder.path().join(name)).unwrap();
         }
@@ -112,7 +115,10 @@ struct Google {
 
 impl Google {
     fn start() -> Google {
-        let data = tempfile::Builder::new().prefix("lifeboat-google-").tempdir().unwrap();
+        let data = tempfile::Builder::new()
+            .prefix("lifeboat-google-")
+            .tempdir()
+            .unwrap();
         let mut child = Command::new("/usr/bin/python3")
             .arg(support_script("fake_google.py"))
             .arg(data.path())
@@ -238,7 +244,10 @@ impl World {
             .envs(self.keyring.env())
             .env("PATH", path)
             .env("FAKE_BROWSER_LOG", &self.browser_log)
-            .env("LIFEBOAT_GOOGLE_AUTH_URL", self.google.url("/o/oauth2/auth"))
+            .env(
+                "LIFEBOAT_GOOGLE_AUTH_URL",
+                self.google.url("/o/oauth2/auth"),
+            )
             .env("LIFEBOAT_GOOGLE_TOKEN_URL", self.google.url("/token"))
             .env("LIFEBOAT_GOOGLE_REVOKE_URL", self.google.url("/revoke"))
             .env("LIFEBOAT_GOOGLE_API_URL", self.google.url(""))
@@ -285,7 +294,9 @@ fn all_text_under(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
     let mut stack = vec![folder.to_path_buf()];
     while let Some(next) = stack.pop() {
-        let Ok(reader) = fs::read_dir(&next) else { continue };
+        let Ok(reader) = fs::read_dir(&next) else {
+            continue;
+        };
         for item in reader.flatten() {
             let path = item.path();
             if path.is_dir() {
@@ -310,7 +321,10 @@ fn connect_asks_only_for_drive_file_with_pkce_and_state_on_a_loopback_redirect()
     assert_eq!(query["code_challenge"].len(), 43, "base64url of a SHA-256");
     assert!(query["state"].len() >= 32);
     assert!(query["redirect_uri"].starts_with("http://127.0.0.1:"));
-    assert_eq!(query["client_id"], "lifeboat-test.apps.googleusercontent.com");
+    assert_eq!(
+        query["client_id"],
+        "lifeboat-test.apps.googleusercontent.com"
+    );
     let status = world.run(&["drive", "status", "--json"]).ok().json();
     assert_eq!(status["connected"], true);
     assert_eq!(status["account"], "person@example.com");
@@ -334,14 +348,25 @@ fn tokens_live_only_in_the_keyring_never_in_the_home_or_the_logs() {
         .map(|token| token.as_str().unwrap().to_string())
         .collect();
     tokens.extend(state["refresh_tokens"].as_object().unwrap().keys().cloned());
-    assert!(tokens.len() >= 3, "a refresh token and two access tokens: {tokens:?}");
+    assert!(
+        tokens.len() >= 3,
+        "a refresh token and two access tokens: {tokens:?}"
+    );
     let mut searched = all_text_under(world.home.path());
     searched.extend(all_text_under(&world.home.scratch("")));
-    assert!(searched.iter().any(|(path, _)| path.ends_with("lifeboat.log")));
+    assert!(
+        searched
+            .iter()
+            .any(|(path, _)| path.ends_with("lifeboat.log"))
+    );
     for (path, bytes) in &searched {
         let text = String::from_utf8_lossy(bytes);
         for token in &tokens {
-            assert!(!text.contains(token.as_str()), "a token is in {}", path.display());
+            assert!(
+                !text.contains(token.as_str()),
+                "a token is in {}",
+                path.display()
+            );
         }
     }
 }
@@ -352,7 +377,13 @@ fn disconnect_revokes_at_google_and_forgets_the_grant() {
     world.connect();
     world.run(&["drive", "disconnect"]).ok();
     let state = world.google.state();
-    assert!(state["refresh_tokens"].as_object().unwrap().values().all(|token| token["revoked"] == true));
+    assert!(
+        state["refresh_tokens"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|token| token["revoked"] == true)
+    );
     assert_eq!(world.google.counter("revokes"), 1);
     let status = world.run(&["drive", "status", "--json"]).ok().json();
     assert_eq!(status["connected"], false);
@@ -368,8 +399,16 @@ fn connect_without_a_reachable_keyring_fails_clearly_and_writes_no_token() {
     let run = run_command(command, Duration::from_secs(60));
     let message = run.fails_with(1);
     assert!(message.contains("keyring"), "{message}");
-    assert!(!world.browser_log.exists(), "the browser must not open when the grant has nowhere to go");
-    assert!(world.google.state()["refresh_tokens"].as_object().unwrap().is_empty());
+    assert!(
+        !world.browser_log.exists(),
+        "the browser must not open when the grant has nowhere to go"
+    );
+    assert!(
+        world.google.state()["refresh_tokens"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -384,7 +423,9 @@ fn small_backup_goes_in_one_multipart_request_into_its_folder_and_lists_from_dri
     let folder = |name: &str| {
         files
             .iter()
-            .find(|file| file["name"] == name && file["mimeType"] == "application/vnd.google-apps.folder")
+            .find(|file| {
+                file["name"] == name && file["mimeType"] == "application/vnd.google-apps.folder"
+            })
             .unwrap_or_else(|| panic!("no folder {name}"))
             .clone()
     };
@@ -411,16 +452,33 @@ fn large_backup_is_resumed_from_the_servers_range_after_a_dropped_chunk_and_a_5x
     world.home.config_set("database.path", s(&db));
     world.home.config_set("drive.chunk_kib", "1024");
     world.connect();
-    world.google.fault(json!({"scope": "chunk", "drop": true, "times": 1}));
-    world.google.fault(json!({"scope": "chunk", "status": 503, "times": 1}));
+    world
+        .google
+        .fault(json!({"scope": "chunk", "drop": true, "times": 1}));
+    world
+        .google
+        .fault(json!({"scope": "chunk", "status": 503, "times": 1}));
     let backup = world.backup();
     assert_eq!(backup["location"], "both", "{backup}");
     let size = backup["size"].as_u64().unwrap();
-    assert!(size > 5_000_000, "the artifact must be past the resumable threshold: {size}");
+    assert!(
+        size > 5_000_000,
+        "the artifact must be past the resumable threshold: {size}"
+    );
     let chunks = size.div_ceil(1024 * 1024);
-    assert_eq!(world.google.counter("resumable_sessions"), 1, "one session, never restarted");
-    assert!(world.google.counter("status_queries") >= 2, "asked the session what arrived");
-    assert!(world.google.counter("chunks") <= chunks + 2, "resumed, not started over");
+    assert_eq!(
+        world.google.counter("resumable_sessions"),
+        1,
+        "one session, never restarted"
+    );
+    assert!(
+        world.google.counter("status_queries") >= 2,
+        "asked the session what arrived"
+    );
+    assert!(
+        world.google.counter("chunks") <= chunks + 2,
+        "resumed, not started over"
+    );
     let uploaded = world.google.backups();
     assert_eq!(uploaded.len(), 1);
     assert_eq!(uploaded[0]["sha256Checksum"], backup["sha256"]);
@@ -433,12 +491,19 @@ fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     world.database(&["alpha"]);
     world.connect();
     world.google.fault(json!({"scope": "upload", "status": 429, "reason": "rateLimitExceeded", "retry_after": 1, "times": 1}));
-    world.google.fault(json!({"scope": "upload", "status": 403, "reason": "userRateLimitExceeded", "times": 1}));
-    world.google.fault(json!({"scope": "api", "status": 503, "times": 2}));
+    world.google.fault(
+        json!({"scope": "upload", "status": 403, "reason": "userRateLimitExceeded", "times": 1}),
+    );
+    world
+        .google
+        .fault(json!({"scope": "api", "status": 503, "times": 2}));
     let started = Instant::now();
     let backup = world.backup();
     assert_eq!(backup["location"], "both");
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
     assert_eq!(world.google.backups().len(), 1, "uploaded once");
 }
 
@@ -447,11 +512,16 @@ fn endless_server_errors_give_up_after_a_bounded_number_of_tries_and_queue_the_u
     let world = World::new();
     world.database(&["alpha"]);
     world.connect();
-    world.google.fault(json!({"scope": "upload", "status": 503, "times": 100}));
+    world
+        .google
+        .fault(json!({"scope": "upload", "status": 503, "times": 100}));
     let run = world.run(&["backup", "--json"]).ok();
     let backup = run.json();
     assert_eq!(backup["location"], "local");
-    assert!(backup["drive_error"].as_str().unwrap().contains("tries"), "{backup}");
+    assert!(
+        backup["drive_error"].as_str().unwrap().contains("tries"),
+        "{backup}"
+    );
     let left = world.google.state()["faults"][0]["times"].as_u64().unwrap();
     assert!(left >= 90, "bounded: {} tries", 100 - left);
     world.google.control("clear_faults", json!({}));
@@ -469,18 +539,31 @@ fn a_full_drive_is_reported_at_once_nothing_is_uploaded_and_the_next_status_uplo
     let run = world.run(&["backup", "--json"]).ok();
     let backup = run.json();
     assert_eq!(backup["location"], "local");
-    assert!(run.stderr.contains("Google Drive is full"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Google Drive is full"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(world.google.counter("multipart"), 0, "nothing was sent");
-    assert!(world.home.artifact(backup["id"].as_str().unwrap()).exists(), "the local backup stands");
+    assert!(
+        world.home.artifact(backup["id"].as_str().unwrap()).exists(),
+        "the local backup stands"
+    );
     let health = world.run(&["health", "--json"]).ok().json();
     assert_eq!(health["drive"]["pending_uploads"], 1);
-    world.google.control("set", json!({"quota_limit": 15_000_000_000u64}));
+    world
+        .google
+        .control("set", json!({"quota_limit": 15_000_000_000u64}));
     let status = world.run(&["drive", "status", "--json"]).ok().json();
     assert_eq!(status["pending_uploads"], 0);
     world.run(&["drive", "status", "--json"]).ok();
     world.backup();
     assert_eq!(world.google.backups().len(), 2);
-    assert_eq!(world.google.counter("uploads_completed"), 2, "nothing uploaded twice");
+    assert_eq!(
+        world.google.counter("uploads_completed"),
+        2,
+        "nothing uploaded twice"
+    );
 }
 
 #[test]
@@ -488,8 +571,13 @@ fn storage_quota_and_daily_limit_errors_are_not_retried() {
     let world = World::new();
     world.database(&["alpha"]);
     world.connect();
-    for (reason, words) in [("storageQuotaExceeded", "storage is full"), ("dailyLimitExceeded", "daily upload limit")] {
-        world.google.fault(json!({"scope": "upload", "status": 403, "reason": reason, "times": 5}));
+    for (reason, words) in [
+        ("storageQuotaExceeded", "storage is full"),
+        ("dailyLimitExceeded", "daily upload limit"),
+    ] {
+        world
+            .google
+            .fault(json!({"scope": "upload", "status": 403, "reason": reason, "times": 5}));
         let run = world.run(&["backup", "--json"]).ok();
         assert!(run.stderr.contains(words), "{reason}: {}", run.stderr);
         assert!(run.stderr.contains(reason), "{}", run.stderr);
@@ -524,10 +612,16 @@ fn a_revoked_grant_makes_health_an_error_and_the_backup_still_stands() {
     let health = world.run(&["health", "--json"]).ok().json();
     assert_eq!(health["status"], "error");
     let issues = health["issues"].to_string();
-    assert!(issues.contains("Google Drive access was revoked or expired: reconnect"), "{issues}");
+    assert!(
+        issues.contains("Google Drive access was revoked or expired: reconnect"),
+        "{issues}"
+    );
     world.connect();
     let status = world.run(&["drive", "status", "--json"]).ok().json();
-    assert_eq!(status["pending_uploads"], 0, "the queued upload went after reconnecting");
+    assert_eq!(
+        status["pending_uploads"], 0,
+        "the queued upload went after reconnecting"
+    );
     let health = world.run(&["health", "--json"]).ok().json();
     assert!(!health["issues"].to_string().contains("revoked"));
 }
@@ -537,11 +631,22 @@ fn a_checksum_mismatch_on_drive_deletes_the_remote_copy_and_reports_it() {
     let world = World::new();
     world.database(&["alpha"]);
     world.connect();
-    world.google.control("set", json!({"corrupt_checksum": true}));
+    world
+        .google
+        .control("set", json!({"corrupt_checksum": true}));
     let backup = world.backup();
     assert_eq!(backup["location"], "local");
-    assert!(backup["drive_error"].as_str().unwrap().contains("does not match"), "{backup}");
-    assert!(world.google.backups().is_empty(), "the bad copy was deleted");
+    assert!(
+        backup["drive_error"]
+            .as_str()
+            .unwrap()
+            .contains("does not match"),
+        "{backup}"
+    );
+    assert!(
+        world.google.backups().is_empty(),
+        "the bad copy was deleted"
+    );
 }
 
 #[test]
@@ -564,9 +669,14 @@ fn verify_remote_downloads_and_checks_a_copy_touching_nothing_live() {
     let verified = world.run(&["verify", id, "--remote", "--json"]).ok().json();
     assert_eq!(verified[0]["ok"], true, "{verified}");
     assert_eq!(fs::read(&db).unwrap(), before);
-    world.google.fault(json!({"scope": "media_drop", "times": 1}));
+    world
+        .google
+        .fault(json!({"scope": "media_drop", "times": 1}));
     let verified = world.run(&["verify", id, "--remote", "--json"]).ok().json();
-    assert_eq!(verified[0]["ok"], true, "a dropped download resumes: {verified}");
+    assert_eq!(
+        verified[0]["ok"], true,
+        "a dropped download resumes: {verified}"
+    );
 }
 
 #[test]
@@ -582,9 +692,21 @@ fn disaster_recovery_on_a_new_home_lists_and_restores_from_drive() {
     let listed = fresh.run(&["list", "--remote", "--json"]).ok().json();
     assert_eq!(listed[0]["id"], id.as_str());
     let target = fresh.home.scratch("restored.db");
-    fresh.run(&["restore", &id, "--from", "drive", "--db", s(&target), "--json"]).ok();
+    fresh
+        .run(&[
+            "restore",
+            &id,
+            "--from",
+            "drive",
+            "--db",
+            s(&target),
+            "--json",
+        ])
+        .ok();
     assert_eq!(items_at(&target), ["alpha", "beta"]);
-    world.google.fault(json!({"scope": "media_drop", "times": 1}));
+    world
+        .google
+        .fault(json!({"scope": "media_drop", "times": 1}));
     let again = fresh.home.scratch("again.db");
     fresh.run(&["restore", &id, "--db", s(&again)]).ok();
     assert_eq!(items_at(&again), ["alpha", "beta"]);

@@ -148,7 +148,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             render::backup_uploaded(&entry, file_id.as_deref(), problem.as_deref(), json.json)?;
         }
-        Command::List { remote: false, json } => render::list(&engine.list()?, json.json)?,
+        Command::List {
+            remote: false,
+            json,
+        } => render::list(&engine.list()?, json.json)?,
         Command::List { remote: true, json } => {
             let drive = engine.open_drive()?;
             let entries = remote_entries(engine.remote_list(&drive)?);
@@ -164,7 +167,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bar.finish();
             render::verification(std::slice::from_ref(&result), json.json)?;
             if let Some(problem) = &result.problem {
-                anyhow::bail!("the Google Drive copy of backup {} failed verification: {problem}", result.id);
+                anyhow::bail!(
+                    "the Google Drive copy of backup {} failed verification: {problem}",
+                    result.id
+                );
             }
         }
         Command::Verify { id, json, .. } => {
@@ -226,7 +232,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(error) => return Err(error.into()),
             }
             let removed = engine.delete_remote(&id, &drive)?;
-            println!("Deleted the Google Drive copy of backup {}.", removed.manifest.id);
+            println!(
+                "Deleted the Google Drive copy of backup {}.",
+                removed.manifest.id
+            );
         }
         Command::Drive { action } => drive_command(&engine, action, &bar)?,
         Command::Prune { dry_run, json } => {
@@ -268,7 +277,9 @@ fn drive_command(engine: &Engine, action: DriveAction, bar: &Bar) -> anyhow::Res
         }
         DriveAction::Disconnect => {
             engine.drive_disconnect()?;
-            println!("Disconnected from Google Drive; Lifeboat's access was revoked at Google and removed from the keyring.");
+            println!(
+                "Disconnected from Google Drive; Lifeboat's access was revoked at Google and removed from the keyring."
+            );
         }
         DriveAction::Status { json } => {
             if !engine.drive_connected() {

@@ -288,12 +288,22 @@ pub fn backup_uploaded(
     as_json: bool,
 ) -> Result<()> {
     if as_json {
-        let location = if drive_file_id.is_some() { "both" } else { "local" };
+        let location = if drive_file_id.is_some() {
+            "both"
+        } else {
+            "local"
+        };
         return print_json(&with(
             backup_json_at(entry, location),
             &[
-                ("drive_file_id", drive_file_id.map_or(Value::Null, |id| Value::String(id.into()))),
-                ("drive_error", drive_problem.map_or(Value::Null, |text| Value::String(text.into()))),
+                (
+                    "drive_file_id",
+                    drive_file_id.map_or(Value::Null, |id| Value::String(id.into())),
+                ),
+                (
+                    "drive_error",
+                    drive_problem.map_or(Value::Null, |text| Value::String(text.into())),
+                ),
             ],
         ));
     }
@@ -331,7 +341,11 @@ pub fn drive_status(status: Option<&lifeboat::offsite::DriveStatus>, as_json: bo
     println!("Connected to Google Drive as {}.", status.account);
     if let Some(quota) = status.quota {
         match quota.total {
-            Some(total) => println!("Storage: {} used of {}.", human_bytes(quota.used), human_bytes(total)),
+            Some(total) => println!(
+                "Storage: {} used of {}.",
+                human_bytes(quota.used),
+                human_bytes(total)
+            ),
             None => println!("Storage: {} used, no limit.", human_bytes(quota.used)),
         }
     }

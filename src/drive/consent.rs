@@ -44,7 +44,9 @@ pub fn obtain_code(
     tell: &dyn Fn(&str),
 ) -> Result<Answer, RemoteError> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|error| {
-        RemoteError::Consent(format!("cannot listen on 127.0.0.1 for Google's answer: {error}"))
+        RemoteError::Consent(format!(
+            "cannot listen on 127.0.0.1 for Google's answer: {error}"
+        ))
     })?;
     let port = listener
         .local_addr()
@@ -132,7 +134,8 @@ fn answer_of(stream: TcpStream, state: &str) -> Option<Result<String, RemoteErro
     let mut stream = reader.into_inner();
     let (code, error, returned_state) = (value("code"), value("error"), value("state"));
     if code.is_none() && error.is_none() {
-        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return None;
     }
     let outcome = if returned_state.as_deref() != Some(state) {

@@ -69,7 +69,10 @@ pub async fn send(
     let mut builder = Request::builder()
         .method(call.method.clone())
         .uri(&call.url)
-        .header("user-agent", concat!("lifeboat/", env!("CARGO_PKG_VERSION")));
+        .header(
+            "user-agent",
+            concat!("lifeboat/", env!("CARGO_PKG_VERSION")),
+        );
     for (name, value) in &call.headers {
         builder = builder.header(*name, value);
     }
@@ -275,7 +278,12 @@ mod tests {
     fn rate_limits_and_server_errors_are_retried_quota_is_not() {
         let retry = |code: u16, reason: &str| {
             matches!(
-                classify("x", StatusCode::from_u16(code).unwrap(), &headers(None), &body(code, reason)),
+                classify(
+                    "x",
+                    StatusCode::from_u16(code).unwrap(),
+                    &headers(None),
+                    &body(code, reason)
+                ),
                 Verdict::Retry { .. }
             )
         };
@@ -291,7 +299,12 @@ mod tests {
 
     #[test]
     fn retry_after_is_read_and_is_a_floor() {
-        let verdict = classify("x", StatusCode::TOO_MANY_REQUESTS, &headers(Some("7")), b"{}");
+        let verdict = classify(
+            "x",
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(Some("7")),
+            b"{}",
+        );
         let Verdict::Retry { after, .. } = verdict else {
             panic!("429 must be retried");
         };
@@ -309,7 +322,12 @@ mod tests {
     #[test]
     fn expired_token_asks_for_a_refresh() {
         assert!(matches!(
-            classify("x", StatusCode::UNAUTHORIZED, &headers(None), &body(401, "authError")),
+            classify(
+                "x",
+                StatusCode::UNAUTHORIZED,
+                &headers(None),
+                &body(401, "authError")
+            ),
             Verdict::Refresh
         ));
     }

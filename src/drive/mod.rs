@@ -81,7 +81,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, RemoteError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| RemoteError::Protocol(format!("cannot start the network runtime: {error}")))
+        .map_err(|error| {
+            RemoteError::Protocol(format!("cannot start the network runtime: {error}"))
+        })
 }
 
 fn now_seconds() -> i64 {
@@ -214,7 +216,10 @@ impl Drive {
     }
 
     /// Runs `future` to completion, then writes a refreshed access token back to the keyring.
-    fn run<T>(&self, future: impl Future<Output = Result<T, RemoteError>>) -> Result<T, RemoteError> {
+    fn run<T>(
+        &self,
+        future: impl Future<Output = Result<T, RemoteError>>,
+    ) -> Result<T, RemoteError> {
         let result = self.runtime.block_on(future);
         let refreshed = self
             .refreshed
@@ -389,7 +394,9 @@ impl Drive {
         created["id"]
             .as_str()
             .map(|id| Some(id.to_string()))
-            .ok_or_else(|| RemoteError::Protocol("Google Drive created a folder without an id".into()))
+            .ok_or_else(|| {
+                RemoteError::Protocol("Google Drive created a folder without an id".into())
+            })
     }
 
     /// The database subfolders to list.
@@ -558,7 +565,9 @@ pub fn entry_of(file: &Value) -> Option<RemoteEntry> {
 }
 
 fn parsed<T: std::str::FromStr>(properties: &Value, key: &str) -> Option<T> {
-    properties[key].as_str().and_then(|value| value.parse().ok())
+    properties[key]
+        .as_str()
+        .and_then(|value| value.parse().ok())
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {

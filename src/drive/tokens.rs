@@ -79,8 +79,8 @@ impl Keyring {
     /// Writes and removes a harmless value, so `connect` learns that the keyring works before it
     /// sends the person to a browser.
     pub fn probe(&self) -> Result<(), RemoteError> {
-        let probe = keyring::Entry::new(SERVICE, &format!("{} probe", self.user))
-            .map_err(unreachable)?;
+        let probe =
+            keyring::Entry::new(SERVICE, &format!("{} probe", self.user)).map_err(unreachable)?;
         probe.set_password("probe").map_err(unreachable)?;
         probe.delete_credential().map_err(unreachable)
     }

@@ -14,14 +14,19 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::http::{self, Backoff, Call, Verdict};
-use super::{ARTIFACT_TYPE, Drive, FILE_FIELDS, ROOT_FOLDER, entry_of, properties_of, subfolder_of};
+use super::{
+    ARTIFACT_TYPE, Drive, FILE_FIELDS, ROOT_FOLDER, entry_of, properties_of, subfolder_of,
+};
 use crate::catalog::Entry;
 use crate::manifest::hex;
 use crate::remote::{Progress, RemoteEntry, RemoteError, check_digest};
 
 const PERMANENT_REDIRECT: u16 = 308;
 
-fn io_error<'a>(action: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> RemoteError + 'a {
+fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl Fn(std::io::Error) -> RemoteError + 'a {
     move |source| RemoteError::io(action, path, source)
 }
 
@@ -157,7 +162,11 @@ impl Drive {
             )
             .body(body);
         let (_, _, answer) = self
-            .call(&format!("uploading backup {}", entry.manifest.id), call, &[])
+            .call(
+                &format!("uploading backup {}", entry.manifest.id),
+                call,
+                &[],
+            )
             .await?;
         file_id_of(&answer)
     }
@@ -183,7 +192,11 @@ impl Drive {
         let location = headers
             .get("location")
             .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| RemoteError::Protocol("Google Drive started an upload without a session address".into()))?;
+            .ok_or_else(|| {
+                RemoteError::Protocol(
+                    "Google Drive started an upload without a session address".into(),
+                )
+            })?;
         Ok(location.to_string())
     }
 
@@ -249,7 +262,9 @@ impl Drive {
                             attempts: backoff.attempts() + 1,
                         });
                     };
-                    tracing::info!("{what}: {reason}; asking the session what arrived in {pause:?}");
+                    tracing::info!(
+                        "{what}: {reason}; asking the session what arrived in {pause:?}"
+                    );
                     tokio::time::sleep(pause).await;
                 }
                 Verdict::Fail(error) => return Err(error),
@@ -270,7 +285,8 @@ impl Drive {
         total: u64,
         what: &str,
     ) -> Result<SessionState, RemoteError> {
-        let call = Call::new(Method::PUT, session).header("content-range", format!("bytes */{total}"));
+        let call =
+            Call::new(Method::PUT, session).header("content-range", format!("bytes */{total}"));
         let permanent_redirect = StatusCode::from_u16(PERMANENT_REDIRECT)
             .map_err(|error| RemoteError::Protocol(error.to_string()))?;
         let (status, headers, body) = self.call(what, call, &[permanent_redirect]).await?;
@@ -372,7 +388,8 @@ impl Drive {
                 Verdict::Fail(error) => return Err(error),
             }
         }
-        file.sync_all().map_err(io_error("cannot sync", destination))?;
+        file.sync_all()
+            .map_err(io_error("cannot sync", destination))?;
         check_digest(&manifest.id, done, &hex(&hasher.finalize()), manifest)
     }
 }
@@ -383,8 +400,11 @@ enum SessionState {
 }
 
 fn file_id_of(body: &[u8]) -> Result<String, RemoteError> {
-    let parsed: Value = serde_json::from_slice(body)
-        .map_err(|error| RemoteError::Protocol(format!("Google Drive's upload answer is unreadable: {error}")))?;
+    let parsed: Value = serde_json::from_slice(body).map_err(|error| {
+        RemoteError::Protocol(format!(
+            "Google Drive's upload answer is unreadable: {error}"
+        ))
+    })?;
     parsed["id"]
         .as_str()
         .map(str::to_string)
@@ -396,7 +416,9 @@ fn md5_of(path: &Path) -> Result<String, RemoteError> {
     let mut hasher = Md5::new();
     let mut buffer = vec![0u8; 1 << 20];
     loop {
-        let read = file.read(&mut buffer).map_err(io_error("cannot read", path))?;
+        let read = file
+            .read(&mut buffer)
+            .map_err(io_error("cannot read", path))?;
         if read == 0 {
             return Ok(hex(&hasher.finalize()));
         }

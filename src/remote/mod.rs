@@ -53,13 +53,17 @@ pub enum RemoteError {
     )]
     Keyring(String),
 
-    #[error("Google Drive is full: the backup needs {needed} bytes and {available} are free; free some space on Drive or lower retention.keep_drive")]
+    #[error(
+        "Google Drive is full: the backup needs {needed} bytes and {available} are free; free some space on Drive or lower retention.keep_drive"
+    )]
     QuotaExceeded { needed: u64, available: u64 },
 
     #[error("Google Drive refused the upload ({reason}): {sentence}")]
     LimitExceeded { reason: String, sentence: String },
 
-    #[error("Google Drive is busy ({reason}) and still refused after {attempts} tries; the upload will be retried later")]
+    #[error(
+        "Google Drive is busy ({reason}) and still refused after {attempts} tries; the upload will be retried later"
+    )]
     Throttled { reason: String, attempts: u32 },
 
     #[error("could not reach {what}: {message}")]
@@ -75,7 +79,9 @@ pub enum RemoteError {
     #[error("{what} is not on the remote")]
     NotFound { what: String },
 
-    #[error("the copy of backup {id} on the remote does not match the local artifact ({problem}); the remote copy was deleted")]
+    #[error(
+        "the copy of backup {id} on the remote does not match the local artifact ({problem}); the remote copy was deleted"
+    )]
     Mismatch { id: String, problem: String },
 
     #[error("the remote copy of backup {id} failed its check: {problem}")]
@@ -106,7 +112,10 @@ impl RemoteError {
             self,
             RemoteError::Throttled { .. }
                 | RemoteError::Unreachable { .. }
-                | RemoteError::Api { status: 500..=599, .. }
+                | RemoteError::Api {
+                    status: 500..=599,
+                    ..
+                }
         )
     }
 
@@ -204,7 +213,12 @@ pub fn copy_checked(
     }
     file.sync_all()
         .map_err(|source| RemoteError::io("cannot sync", destination, source))?;
-    check_digest(&manifest.id, done, &crate::manifest::hex(&hasher.finalize()), manifest)
+    check_digest(
+        &manifest.id,
+        done,
+        &crate::manifest::hex(&hasher.finalize()),
+        manifest,
+    )
 }
 
 /// Compares what arrived with what the manifest promises.
