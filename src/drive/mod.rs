@@ -2,34 +2,39 @@
 //! with one subfolder per protected database, and the [`Remote`] operations over Drive v3's REST
 //! interface.
 //!
-//! Every call goes through [`Drive::call`], which owns the retry policy: 5xx, 429 and rate-limit
-//! 403s are retried with backoff; a refused access token is refreshed once; `invalid_grant` on
-//! refresh becomes [`RemoteError::AccessRevoked`]. Uploads are Lifeboat's own (see [`transfer`]),
-//! because google-apis-common's resumable helper skips chunks after an error and never resumes.
-//! The access token changes only in memory during a call and is written back to the keyring
-//! afterwards, so the keyring is never touched from inside the async runtime.
+//! Metadata calls (files.list, files.get, files.delete, about.get) go through google-drive3's hub;
+//! folder creation (the hub has no metadata-only create), uploads and downloads are Lifeboat's own
+//! requests (see [`transfer`]), because google-apis-common's resumable helper skips chunks after an
+//! error and never resumes. Both share one retry policy (5xx, 429 and rate-limit 403s retried with
+//! backoff; a refused access token refreshed once; `invalid_grant` on refresh becomes
+//! [`RemoteError::AccessRevoked`]) and one [`grant::Grant`]. The access token changes only in memory
+//! during a command and is written back to the keyring afterwards, so the keyring is never touched
+//! from inside the async runtime.
 
 pub mod consent;
 pub mod endpoints;
+mod grant;
 pub mod http;
+mod hub;
 pub mod tokens;
 mod transfer;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use google_drive3::api::Scope;
 use google_drive3::hyper::{HeaderMap, Method, StatusCode};
-use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::catalog::Entry;
 use crate::manifest::{self, Kind, Manifest};
 use crate::remote::{Progress, Quota, Remote, RemoteEntry, RemoteError, newest_first};
 use endpoints::{ClientCredentials, Endpoints};
+use grant::{Grant, form, token_request};
 use http::{Backoff, Call, Client, Verdict};
+use hub::{Hub, Policy};
 use tokens::{Keyring, Tokens};
 
 /// The folder every Lifeboat upload lives under, in the root of the person's Drive.
@@ -66,12 +71,10 @@ impl Default for UploadSettings {
 pub struct Drive {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    hub: Hub,
     endpoints: Endpoints,
-    credentials: ClientCredentials,
     keyring: Keyring,
-    tokens: Mutex<Tokens>,
-    /// Set when a refresh replaced the access token, so it is written back to the keyring.
-    refreshed: Mutex<bool>,
+    grant: Arc<Grant>,
     /// The subfolder listed, or None for every database's.
     database: Option<String>,
     upload: UploadSettings,
@@ -84,10 +87,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, RemoteError> {
         .map_err(|error| {
             RemoteError::Protocol(format!("cannot start the network runtime: {error}"))
         })
-}
-
-fn now_seconds() -> i64 {
-    Timestamp::now().as_second()
 }
 
 /// Drive's query language quotes with ' and escapes with \.
@@ -115,14 +114,31 @@ impl Drive {
     ) -> Result<Drive, RemoteError> {
         let keyring = Keyring::for_home(home_key);
         let tokens = keyring.load()?.ok_or(RemoteError::NotConnected)?;
+        Drive::assemble(keyring, credentials, tokens, database, upload)
+    }
+
+    fn assemble(
+        keyring: Keyring,
+        credentials: ClientCredentials,
+        tokens: Tokens,
+        database: Option<String>,
+        upload: UploadSettings,
+    ) -> Result<Drive, RemoteError> {
+        let endpoints = Endpoints::resolve(Some(&credentials))?;
+        let client = http::client()?;
+        let grant = Arc::new(Grant::new(
+            client.clone(),
+            endpoints.clone(),
+            credentials,
+            tokens,
+        ));
         Ok(Drive {
             runtime: runtime()?,
-            client: http::client()?,
-            endpoints: Endpoints::resolve(Some(&credentials))?,
-            credentials,
+            hub: hub::hub(&endpoints, grant.clone())?,
+            client,
+            endpoints,
             keyring,
-            tokens: Mutex::new(tokens),
-            refreshed: Mutex::new(false),
+            grant,
             database,
             upload,
         })
@@ -160,45 +176,30 @@ impl Drive {
         };
         if let Err(error) = keyring.save(&tokens) {
             // Never keep a grant that Lifeboat cannot hold safely.
-            let _ = runtime.block_on(revoke(&client, &endpoints, &tokens.refresh_token));
+            let _ = runtime.block_on(grant::revoke(&client, &endpoints, &tokens.refresh_token));
             return Err(error);
         }
-        let drive = Drive {
-            runtime,
-            client,
-            endpoints,
-            credentials,
+        Drive::assemble(
             keyring,
-            tokens: Mutex::new(tokens),
-            refreshed: Mutex::new(false),
-            database: None,
-            upload: UploadSettings::default(),
-        };
-        drive.account()
+            credentials,
+            tokens,
+            None,
+            UploadSettings::default(),
+        )?
+        .account()
     }
 
     /// Revokes the grant at Google and removes it from the keyring. The keyring entry goes even
     /// when Google cannot be reached, and then the error says so.
     pub fn disconnect(self) -> Result<(), RemoteError> {
-        let refresh = self.current().refresh_token;
-        let revoked = self
-            .runtime
-            .block_on(revoke(&self.client, &self.endpoints, &refresh));
+        let revoked = self.runtime.block_on(self.grant.revoke());
         self.keyring.delete()?;
         revoked
     }
 
     /// The account's address and quota.
     pub fn account(&self) -> Result<Account, RemoteError> {
-        let about = self.run(self.json(
-            "Google Drive's account information",
-            Method::GET,
-            self.endpoints.api_url(
-                "drive/v3/about",
-                &[("fields", "user(emailAddress),storageQuota(limit,usage)")],
-            )?,
-            None,
-        ))?;
+        let about = self.run(self.about("user(emailAddress),storageQuota(limit,usage)"))?;
         Ok(Account {
             email: about["user"]["emailAddress"]
                 .as_str()
@@ -208,52 +209,50 @@ impl Drive {
         })
     }
 
-    fn current(&self) -> Tokens {
-        match self.tokens.lock() {
-            Ok(tokens) => tokens.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
     /// Runs `future` to completion, then writes a refreshed access token back to the keyring.
     fn run<T>(
         &self,
         future: impl Future<Output = Result<T, RemoteError>>,
     ) -> Result<T, RemoteError> {
         let result = self.runtime.block_on(future);
-        let refreshed = self
-            .refreshed
-            .lock()
-            .map(|mut flag| std::mem::take(&mut *flag))
-            .unwrap_or(false);
-        if refreshed && let Err(error) = self.keyring.save(&self.current()) {
+        if self.grant.take_refreshed()
+            && let Err(error) = self.keyring.save(&self.grant.current())
+        {
             tracing::warn!("could not store the refreshed access token: {error}");
         }
         result
     }
 
-    /// A valid access token, refreshed first when it has expired (or `force`).
-    async fn access_token(&self, force: bool) -> Result<String, RemoteError> {
-        let tokens = self.current();
-        if !force && tokens.expires_at > now_seconds() + 60 {
-            return Ok(tokens.access_token);
-        }
-        let form = form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &tokens.refresh_token),
-            ("client_id", &self.credentials.id),
-            ("client_secret", &self.credentials.secret),
-        ]);
-        let granted = token_request(&self.client, &self.endpoints, form).await?;
-        if let Ok(mut stored) = self.tokens.lock() {
-            stored.access_token = granted.access.clone();
-            stored.expires_at = granted.expires_at;
-        }
-        if let Ok(mut flag) = self.refreshed.lock() {
-            *flag = true;
-        }
-        tracing::info!("Google Drive access token refreshed");
-        Ok(granted.access)
+    /// about.get through the hub, as JSON.
+    async fn about(&self, fields: &str) -> Result<Value, RemoteError> {
+        let mut policy = Policy::new("Google Drive's account information", &self.grant);
+        let result = self
+            .hub
+            .about()
+            .get()
+            .param("fields", fields)
+            .add_scope(Scope::File)
+            .delegate(&mut policy)
+            .doit()
+            .await;
+        let (_, about) = policy.finish(result)?;
+        serde_json::to_value(about).map_err(|error| RemoteError::Protocol(error.to_string()))
+    }
+
+    /// files.get (metadata) through the hub, as JSON.
+    async fn metadata(&self, file_id: &str, fields: &str) -> Result<Value, RemoteError> {
+        let mut policy = Policy::new(format!("Google Drive file {file_id}"), &self.grant);
+        let result = self
+            .hub
+            .files()
+            .get(file_id)
+            .param("fields", fields)
+            .add_scope(Scope::File)
+            .delegate(&mut policy)
+            .doit()
+            .await;
+        let (_, file) = policy.finish(result)?;
+        serde_json::to_value(file).map_err(|error| RemoteError::Protocol(error.to_string()))
     }
 
     /// Sends `call` with the retry policy; returns the successful status, headers and body.
@@ -267,7 +266,7 @@ impl Drive {
         let mut backoff = Backoff::new();
         let mut refreshed = false;
         loop {
-            let token = self.access_token(false).await?;
+            let token = self.grant.access_token().await?;
             let outcome = match http::send(&self.client, &call, Some(&token)).await {
                 Ok(response) => http::read_body(response).await,
                 Err(error) => Err(error),
@@ -288,7 +287,7 @@ impl Drive {
             match verdict {
                 Verdict::Refresh if !refreshed => {
                     refreshed = true;
-                    self.access_token(true).await?;
+                    self.grant.mark_stale();
                 }
                 Verdict::Refresh => {
                     return Err(RemoteError::AccessRevoked);
@@ -332,30 +331,35 @@ impl Drive {
             .map_err(|error| RemoteError::Protocol(format!("{what} sent unreadable JSON: {error}")))
     }
 
-    /// Every file matching `query`, following nextPageToken.
+    /// Every file matching `query`, following nextPageToken (files.list through the hub).
     async fn search(&self, query: &str, fields: &str) -> Result<Vec<Value>, RemoteError> {
         let mut found = Vec::new();
         let mut page: Option<String> = None;
         let fields = format!("nextPageToken,files({fields})");
         loop {
-            let mut parameters = vec![
-                ("q", query),
-                ("fields", fields.as_str()),
-                ("pageSize", "1000"),
-                ("spaces", "drive"),
-            ];
+            let mut policy = Policy::new("Google Drive's file list", &self.grant);
+            let mut call = self
+                .hub
+                .files()
+                .list()
+                .q(query)
+                .spaces("drive")
+                .page_size(1000)
+                .param("fields", &fields)
+                .add_scope(Scope::File);
             if let Some(token) = &page {
-                parameters.push(("pageToken", token));
+                call = call.page_token(token);
             }
-            let url = self.endpoints.api_url("drive/v3/files", &parameters)?;
-            let answer = self
-                .json("Google Drive's file list", Method::GET, url, None)
-                .await?;
-            if let Some(files) = answer["files"].as_array() {
-                found.extend(files.iter().cloned());
+            let result = call.delegate(&mut policy).doit().await;
+            let (_, list) = policy.finish(result)?;
+            for file in list.files.unwrap_or_default() {
+                found.push(
+                    serde_json::to_value(file)
+                        .map_err(|error| RemoteError::Protocol(error.to_string()))?,
+                );
             }
-            match answer["nextPageToken"].as_str() {
-                Some(next) if !next.is_empty() => page = Some(next.to_string()),
+            match list.next_page_token {
+                Some(next) if !next.is_empty() => page = Some(next),
                 _ => return Ok(found),
             }
         }
@@ -436,26 +440,20 @@ impl Drive {
     }
 
     async fn delete_file(&self, file_id: &str) -> Result<(), RemoteError> {
-        let url = self
-            .endpoints
-            .api_url(&format!("drive/v3/files/{file_id}"), &[])?;
-        self.call(
-            &format!("Google Drive file {file_id}"),
-            Call::new(Method::DELETE, url.as_str()),
-            &[],
-        )
-        .await
-        .map(|_| ())
+        let mut policy = Policy::new(format!("Google Drive file {file_id}"), &self.grant);
+        let result = self
+            .hub
+            .files()
+            .delete(file_id)
+            .add_scope(Scope::File)
+            .delegate(&mut policy)
+            .doit()
+            .await;
+        policy.finish(result).map(|_| ())
     }
 
     async fn quota_async(&self) -> Result<Quota, RemoteError> {
-        let url = self
-            .endpoints
-            .api_url("drive/v3/about", &[("fields", "storageQuota(limit,usage)")])?;
-        let about = self
-            .json("Google Drive's storage quota", Method::GET, url, None)
-            .await?;
-        Ok(quota_of(&about))
+        Ok(quota_of(&self.about("storageQuota(limit,usage)").await?))
     }
 }
 
@@ -568,96 +566,4 @@ fn parsed<T: std::str::FromStr>(properties: &Value, key: &str) -> Option<T> {
     properties[key]
         .as_str()
         .and_then(|value| value.parse().ok())
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-struct Granted {
-    access: String,
-    refresh: Option<String>,
-    expires_at: i64,
-}
-
-/// POSTs to the token endpoint; `invalid_grant` means the person (or Google, after 7 days for an
-/// app in testing mode) withdrew the grant.
-async fn token_request(
-    client: &Client,
-    endpoints: &Endpoints,
-    form: String,
-) -> Result<Granted, RemoteError> {
-    let call = Call::new(Method::POST, endpoints.token.as_str())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form);
-    let mut backoff = Backoff::new();
-    loop {
-        let outcome = match http::send(client, &call, None).await {
-            Ok(response) => http::read_body(response).await,
-            Err(error) => Err(error),
-        };
-        let (status, headers, body) = match outcome {
-            Ok(answer) => answer,
-            Err(error) => match backoff.next(None) {
-                Some(pause) => {
-                    tokio::time::sleep(pause).await;
-                    continue;
-                }
-                None => return Err(error),
-            },
-        };
-        let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if status.is_success() {
-            let access = parsed["access_token"].as_str().ok_or_else(|| {
-                RemoteError::Protocol("Google's token answer has no access token".into())
-            })?;
-            return Ok(Granted {
-                access: access.to_string(),
-                refresh: parsed["refresh_token"].as_str().map(str::to_string),
-                expires_at: now_seconds() + parsed["expires_in"].as_i64().unwrap_or(3600),
-            });
-        }
-        if parsed["error"].as_str() == Some("invalid_grant") {
-            return Err(RemoteError::AccessRevoked);
-        }
-        if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
-            && let Some(pause) = backoff.next(
-                headers
-                    .get("retry-after")
-                    .and_then(|value| value.to_str().ok()?.parse().ok())
-                    .map(Duration::from_secs),
-            )
-        {
-            tokio::time::sleep(pause).await;
-            continue;
-        }
-        return Err(RemoteError::Api {
-            what: "Google's token endpoint".into(),
-            status: status.as_u16(),
-            message: parsed["error_description"]
-                .as_str()
-                .or_else(|| parsed["error"].as_str())
-                .unwrap_or("no reason given")
-                .to_string(),
-        });
-    }
-}
-
-async fn revoke(client: &Client, endpoints: &Endpoints, token: &str) -> Result<(), RemoteError> {
-    let call = Call::new(Method::POST, endpoints.revoke.as_str())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("token", token)]));
-    let (status, _, body) = http::read_body(http::send(client, &call, None).await?).await?;
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    // A token that is already invalid is as revoked as it gets.
-    if status.is_success() || parsed["error"].as_str() == Some("invalid_token") {
-        return Ok(());
-    }
-    Err(RemoteError::Api {
-        what: "Google's revoke endpoint".into(),
-        status: status.as_u16(),
-        message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-    })
 }

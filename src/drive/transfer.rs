@@ -102,12 +102,8 @@ impl Drive {
     /// Compares the Drive file's checksum (SHA-256, else MD5) and size with the local artifact;
     /// on a mismatch the Drive copy is deleted, so a bad copy is never mistaken for a backup.
     async fn confirm(&self, entry: &Entry, file_id: &str) -> Result<(), RemoteError> {
-        let url = self.endpoints.api_url(
-            &format!("drive/v3/files/{file_id}"),
-            &[("fields", "id,size,sha256Checksum,md5Checksum")],
-        )?;
         let file = self
-            .json("the uploaded file on Google Drive", Method::GET, url, None)
+            .metadata(file_id, "id,size,sha256Checksum,md5Checksum")
             .await?;
         let manifest = &entry.manifest;
         let size = super::number(&file["size"]);
@@ -230,7 +226,7 @@ impl Drive {
                     format!("bytes {}-{}/{total}", offset, offset + length as u64 - 1),
                 )
                 .body(Bytes::copy_from_slice(&buffer[..length]));
-            let token = self.access_token(false).await?;
+            let token = self.grant.access_token().await?;
             let outcome = match http::send(&self.client, &call, Some(&token)).await {
                 Ok(response) => http::read_body(response).await,
                 Err(error) => Err(error),
@@ -252,7 +248,7 @@ impl Drive {
             match verdict {
                 Verdict::Refresh if !refreshed => {
                     refreshed = true;
-                    self.access_token(true).await?;
+                    self.grant.mark_stale();
                 }
                 Verdict::Refresh => return Err(RemoteError::AccessRevoked),
                 Verdict::Retry { reason, after } => {
@@ -324,7 +320,7 @@ impl Drive {
             if done > 0 {
                 call = call.header("range", format!("bytes={done}-"));
             }
-            let token = self.access_token(false).await?;
+            let token = self.grant.access_token().await?;
             let verdict = match http::send(&self.client, &call, Some(&token)).await {
                 Ok(response) if response.status().is_success() => {
                     let mut body = response.into_body();
@@ -372,7 +368,7 @@ impl Drive {
             match verdict {
                 Verdict::Refresh if !refreshed => {
                     refreshed = true;
-                    self.access_token(true).await?;
+                    self.grant.mark_stale();
                 }
                 Verdict::Refresh => return Err(RemoteError::AccessRevoked),
                 Verdict::Retry { reason, after } => {
