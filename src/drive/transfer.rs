@@ -210,22 +210,23 @@ impl Drive {
         let session = self.start_session(entry, metadata).await?;
         let what = format!("uploading backup {}", entry.manifest.id);
         let mut file = std::fs::File::open(path).map_err(io_error("cannot open", path))?;
-        let mut buffer = vec![0u8; self.upload.chunk_size as usize];
         let mut offset = 0u64;
         let mut backoff = Backoff::new();
         let mut refreshed = false;
         loop {
             let length = (total - offset).min(self.upload.chunk_size) as usize;
+            // One chunk in memory at a time, moved (not copied) into the request body.
+            let mut chunk = vec![0u8; length];
             file.seek(SeekFrom::Start(offset))
                 .map_err(io_error("cannot read", path))?;
-            file.read_exact(&mut buffer[..length])
+            file.read_exact(&mut chunk)
                 .map_err(io_error("cannot read", path))?;
             let call = Call::new(Method::PUT, session.as_str())
                 .header(
                     "content-range",
                     format!("bytes {}-{}/{total}", offset, offset + length as u64 - 1),
                 )
-                .body(Bytes::copy_from_slice(&buffer[..length]));
+                .body(Bytes::from(chunk));
             let token = self.grant.access_token().await?;
             let outcome = match http::send(&self.client, &call, Some(&token)).await {
                 Ok(response) => http::read_body(response).await,
