@@ -209,6 +209,21 @@ fn large_backup_is_resumed_from_the_servers_range_after_a_dropped_chunk_and_a_5x
 }
 
 #[test]
+fn an_upload_whose_answer_was_lost_is_found_on_drive_not_sent_again() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    world
+        .google
+        .fault(json!({"scope": "lost_answer", "times": 1}));
+    let backup = world.backup();
+    assert_eq!(backup["location"], "both", "{backup}");
+    assert_eq!(world.google.backups().len(), 1);
+    assert_eq!(world.google.counter("uploads_completed"), 1, "sent once");
+    assert_eq!(world.google.state()["faults"], json!([]), "the answer was lost");
+}
+
+#[test]
 fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     let world = World::new();
     world.database(&["alpha"]);

@@ -36,6 +36,9 @@ pub struct Call {
     pub url: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Bytes,
+    /// False for a request that may have taken effect even though its answer was lost (a
+    /// multipart upload creates a file): a dropped connection is then not retried blindly.
+    pub repeatable: bool,
 }
 
 impl Call {
@@ -45,7 +48,13 @@ impl Call {
             url: url.into(),
             headers: Vec::new(),
             body: Bytes::new(),
+            repeatable: true,
         }
+    }
+
+    pub fn unrepeatable(mut self) -> Call {
+        self.repeatable = false;
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Call {

@@ -278,7 +278,7 @@ impl Drive {
                     }
                     http::classify(what, status, &headers, &body)
                 }
-                Err(error @ RemoteError::Unreachable { .. }) => Verdict::Retry {
+                Err(error @ RemoteError::Unreachable { .. }) if call.repeatable => Verdict::Retry {
                     reason: error.to_string(),
                     after: None,
                 },

@@ -58,16 +58,7 @@ impl Drive {
             .ok_or_else(|| RemoteError::Protocol("no database folder".into()))?;
         // Nothing is uploaded twice: a backup already on Drive (a queued retry of an upload whose
         // answer was lost, say) is taken as it is, once its checksum is confirmed.
-        let query = format!(
-            "'{folder}' in parents and appProperties has {{ key='id' and value='{}' }} and trashed = false",
-            manifest.id
-        );
-        if let Some(existing) = self
-            .search(&query, FILE_FIELDS)
-            .await?
-            .iter()
-            .find_map(entry_of)
-        {
+        if let Some(existing) = self.uploaded(&folder, &manifest.id).await? {
             self.confirm(entry, &existing.remote_id).await?;
             return Ok(existing);
         }
@@ -87,7 +78,7 @@ impl Drive {
             "appProperties": properties_of(manifest),
         });
         let file_id = if manifest.size < self.upload.resumable_from {
-            self.multipart(entry, &metadata).await?
+            self.multipart_once(entry, &metadata, &folder).await?
         } else {
             self.resumable(entry, &metadata, progress).await?
         };
@@ -133,6 +124,44 @@ impl Drive {
         Ok(())
     }
 
+    /// The Drive copy of backup `id` in `folder`, if there is one.
+    async fn uploaded(&self, folder: &str, id: &str) -> Result<Option<RemoteEntry>, RemoteError> {
+        let query = format!(
+            "'{folder}' in parents and appProperties has {{ key='id' and value='{id}' }} and trashed = false"
+        );
+        Ok(self
+            .search(&query, FILE_FIELDS)
+            .await?
+            .iter()
+            .find_map(entry_of))
+    }
+
+    /// A multipart upload, retried after a dropped connection only once Drive was asked whether
+    /// the file arrived anyway: a lost answer must not make a second copy.
+    async fn multipart_once(
+        &self,
+        entry: &Entry,
+        metadata: &Value,
+        folder: &str,
+    ) -> Result<String, RemoteError> {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.multipart(entry, metadata).await {
+                Err(error @ RemoteError::Unreachable { .. }) => {
+                    if let Some(arrived) = self.uploaded(folder, &entry.manifest.id).await? {
+                        return Ok(arrived.remote_id);
+                    }
+                    let Some(pause) = backoff.next(None) else {
+                        return Err(error);
+                    };
+                    tracing::info!("{error}; uploading again in {pause:?}");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// One multipart/related request: metadata and content together (only for small artifacts,
     /// whose bytes are held in memory once).
     async fn multipart(&self, entry: &Entry, metadata: &Value) -> Result<String, RemoteError> {
@@ -156,7 +185,8 @@ impl Drive {
                 "content-type",
                 format!("multipart/related; boundary={boundary}"),
             )
-            .body(body);
+            .body(body)
+            .unrepeatable();
         let (_, _, answer) = self
             .call(
                 &format!("uploading backup {}", entry.manifest.id),

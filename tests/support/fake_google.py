@@ -13,7 +13,8 @@ Drive v3 (under /drive/v3 and /upload/drive/v3):
   files.create (metadata only, uploadType=multipart|media|resumable with 308/Range status queries),
   files.update (PATCH), files.delete.
 Control (for tests, not part of Google):
-  POST /_control/fault   {"scope": "api"|"upload"|"chunk"|"media"|"token"|"create", "status": 503,
+  POST /_control/fault   {"scope": "api"|"upload"|"chunk"|"media"|"media_drop"|"lost_answer"|"token",
+                          "status": 503,
                           "reason": "...", "retry_after": 1, "drop": true, "times": 1}
   POST /_control/set     {"quota_limit": n, "page_size": n, "corrupt_checksum": true, ...}
   POST /_control/expire_access_tokens, /_control/revoke_refresh_tokens
@@ -549,6 +550,11 @@ class Handler(BaseHTTPRequestHandler):
             meta.setdefault("mimeType", parts[1][0].get("content-type"))
             with LOCK:
                 created = self.new_file(meta, temp)
+            if STATE.take_fault("lost_answer"):
+                # The file was made, but the answer never reaches the client.
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             return self.send_json(200, select_fields(public(created), params.get("fields") or "kind,id,name,mimeType"))
         if kind == "media":
             body = self.read_body()
