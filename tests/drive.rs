@@ -51,6 +51,18 @@ fn connect_asks_only_for_drive_file_with_pkce_and_state_on_a_loopback_redirect()
     let status = world.run(&["drive", "status", "--json"]).ok().json();
     assert_eq!(status["connected"], true);
     assert_eq!(status["account"], "person@example.com");
+    world.connect();
+    let grants = world.google.state()["refresh_tokens"].clone();
+    let live = grants
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|grant| grant["revoked"] == false)
+        .count();
+    assert_eq!(
+        live, 1,
+        "connecting again revokes the earlier grant: {grants}"
+    );
     assert!(status["quota"]["total"].as_u64().unwrap() > 0);
     assert_eq!(status["pending_uploads"], 0);
 }
@@ -220,7 +232,11 @@ fn an_upload_whose_answer_was_lost_is_found_on_drive_not_sent_again() {
     assert_eq!(backup["location"], "both", "{backup}");
     assert_eq!(world.google.backups().len(), 1);
     assert_eq!(world.google.counter("uploads_completed"), 1, "sent once");
-    assert_eq!(world.google.state()["faults"], json!([]), "the answer was lost");
+    assert_eq!(
+        world.google.state()["faults"],
+        json!([]),
+        "the answer was lost"
+    );
 }
 
 #[test]

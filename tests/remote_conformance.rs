@@ -47,7 +47,20 @@ fn conformance(remote: &dyn Remote, entries: &[Entry], scratch: &Path) {
         again.remote_id, older.remote_id,
         "{name}: a backup is never stored twice"
     );
-    remote.put(&entries[0], &quiet).unwrap();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let record = |done: u64, total: u64| seen.borrow_mut().push((done, total));
+    remote.put(&entries[0], &record).unwrap();
+    let seen = seen.into_inner();
+    let size = entries[0].manifest.size;
+    assert_eq!(
+        seen.last(),
+        Some(&(size, size)),
+        "{name}: progress reaches the end"
+    );
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "{name}: progress only grows"
+    );
 
     let listed = remote.list().unwrap();
     let ids: Vec<&str> = listed

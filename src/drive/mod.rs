@@ -174,10 +174,20 @@ impl Drive {
             access_token: granted.access,
             expires_at: granted.expires_at,
         };
+        // A grant from an earlier connect is replaced, and revoked so that it does not linger at
+        // Google unused.
+        let earlier = keyring.load().ok().flatten();
         if let Err(error) = keyring.save(&tokens) {
             // Never keep a grant that Lifeboat cannot hold safely.
             let _ = runtime.block_on(grant::revoke(&client, &endpoints, &tokens.refresh_token));
             return Err(error);
+        }
+        if let Some(earlier) = earlier
+            && earlier.refresh_token != tokens.refresh_token
+            && let Err(error) =
+                runtime.block_on(grant::revoke(&client, &endpoints, &earlier.refresh_token))
+        {
+            tracing::warn!("could not revoke the earlier Google Drive grant: {error}");
         }
         Drive::assemble(
             keyring,
