@@ -215,6 +215,16 @@ impl Engine {
         kind != Kind::Safety || self.config().drive.upload_safety
     }
 
+    /// Puts `entry` in the upload queue (if its kind is uploaded), before anything can fail on the
+    /// way to the remote: a backup made while the keyring or the network is away is still owed.
+    pub fn queue_upload(&self, entry: &Entry) -> Result<()> {
+        if self.uploads_kind(entry.manifest.kind) {
+            self.home().prepare_state()?;
+            self.upload_queue().push(&entry.manifest.id)?;
+        }
+        Ok(())
+    }
+
     /// Queues `entry` for upload (if its kind is uploaded) and works through the queue.
     pub fn upload_backup(
         &self,
@@ -222,10 +232,7 @@ impl Engine {
         remote: &dyn Remote,
         observer: &dyn Observer,
     ) -> Result<Uploads> {
-        if self.uploads_kind(entry.manifest.kind) {
-            self.home().prepare_state()?;
-            self.upload_queue().push(&entry.manifest.id)?;
-        }
+        self.queue_upload(entry)?;
         self.upload_pending(remote, observer)
     }
 

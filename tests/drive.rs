@@ -147,6 +147,22 @@ fn connect_without_a_reachable_keyring_fails_clearly_and_writes_no_token() {
 }
 
 #[test]
+fn a_backup_made_while_the_keyring_is_away_is_uploaded_by_the_next_status() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    let mut command = world.command(&["backup", "--json"]);
+    command.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let run = run_command(command, Duration::from_secs(60)).ok();
+    assert_eq!(run.json()["location"], "local");
+    assert!(run.stderr.contains("keyring"), "{}", run.stderr);
+    let status = world.run(&["drive", "status", "--json"]).ok().json();
+    assert_eq!(status["pending_uploads"], 0, "{status}");
+    assert_eq!(status["uploaded"].as_array().unwrap().len(), 1);
+    assert_eq!(world.google.backups().len(), 1);
+}
+
+#[test]
 fn small_backup_goes_in_one_multipart_request_into_its_folder_and_lists_from_drive() {
     let world = World::new();
     world.database(&["alpha", "beta"]);

@@ -129,7 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             // The local backup stands whatever happens to the upload; a failed upload stays queued.
             let uploaded = engine
-                .open_drive()
+                .queue_upload(&entry)
+                .and_then(|()| engine.open_drive())
                 .and_then(|drive| engine.upload_backup(&entry, &drive, &bar));
             bar.finish();
             let (file_id, problem) = match &uploaded {
