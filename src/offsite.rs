@@ -141,6 +141,7 @@ impl Engine {
             .map(|path| drive::subfolder_of(&path.display().to_string()));
         let upload = UploadSettings {
             chunk_size: self.config().drive.chunk_kib * 1024,
+            sessions_file: Some(self.home().state_folder().join("drive-sessions.json")),
             ..UploadSettings::default()
         };
         Ok(Drive::open(

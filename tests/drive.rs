@@ -256,6 +256,45 @@ fn an_upload_whose_answer_was_lost_is_found_on_drive_not_sent_again() {
 }
 
 #[test]
+fn an_upload_given_up_half_way_continues_its_session_in_the_next_run() {
+    let world = World::new();
+    let db = world.home.scratch("store.db");
+    incompressible_database(&db, 7);
+    world.home.config_set("database.path", s(&db));
+    world.home.config_set("drive.chunk_kib", "1024");
+    world.connect();
+    // Two chunks arrive, then the third is refused until Lifeboat gives up.
+    world
+        .google
+        .fault(json!({"scope": "chunk", "status": 503, "keep": false, "skip": 2, "times": 100}));
+    let backup = world.backup();
+    assert_eq!(backup["location"], "local", "{backup}");
+    assert!(
+        backup["drive_error"].as_str().unwrap().contains("tries"),
+        "{backup}"
+    );
+    assert!(world.home.path().join("state/drive-sessions.json").exists());
+    world.google.control("clear_faults", json!({}));
+    let chunks_before = world.google.counter("chunks");
+    let status = world.run(&["drive", "status", "--json"]).ok().json();
+    assert_eq!(status["pending_uploads"], 0, "{status}");
+    assert_eq!(
+        world.google.counter("resumable_sessions"),
+        1,
+        "the same session went on"
+    );
+    let size = backup["size"].as_u64().unwrap();
+    let sent_after = world.google.counter("chunks") - chunks_before;
+    assert_eq!(
+        sent_after,
+        size.div_ceil(1024 * 1024) - 2,
+        "the two chunks that arrived were not sent again"
+    );
+    let uploaded = world.google.backups();
+    assert_eq!(uploaded[0]["sha256Checksum"], backup["sha256"]);
+}
+
+#[test]
 fn rate_limits_and_server_errors_are_retried_honouring_retry_after() {
     let world = World::new();
     world.database(&["alpha"]);

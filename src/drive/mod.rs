@@ -52,11 +52,14 @@ pub struct Account {
 }
 
 /// How uploads are cut; the defaults are the (multipart under 5 MB, 8 MiB chunks).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct UploadSettings {
     pub resumable_from: u64,
     /// A multiple of 256 KiB, as Drive requires of every chunk but the last.
     pub chunk_size: u64,
+    /// Where unfinished resumable sessions are remembered, so that the next run (after the
+    /// process was stopped, say) continues a session instead of sending everything again.
+    pub sessions_file: Option<std::path::PathBuf>,
 }
 
 impl Default for UploadSettings {
@@ -64,6 +67,7 @@ impl Default for UploadSettings {
         UploadSettings {
             resumable_from: 5 * 1000 * 1000,
             chunk_size: 8 * 1024 * 1024,
+            sessions_file: None,
         }
     }
 }

@@ -237,10 +237,72 @@ impl Drive {
     ) -> Result<String, RemoteError> {
         let path = &entry.artifact_path;
         let total = entry.manifest.size;
-        let session = self.start_session(entry, metadata).await?;
-        let what = format!("uploading backup {}", entry.manifest.id);
+        let id = &entry.manifest.id;
+        let what = format!("uploading backup {id}");
+        let (session, offset) = match self.sessions().remove(id) {
+            Some(saved) => match self.session_status(&saved, total, &what).await {
+                Ok(SessionState::Complete(file_id)) => {
+                    self.remember_session(id, None);
+                    return Ok(file_id);
+                }
+                Ok(SessionState::Received(next)) => {
+                    tracing::info!("{what}: continuing the earlier session at byte {next}");
+                    (saved, next)
+                }
+                // Expired or unknown (a session lives a week): start afresh.
+                Err(RemoteError::NotFound { .. } | RemoteError::Api { .. }) => {
+                    (self.start_session(entry, metadata).await?, 0)
+                }
+                Err(error) => return Err(error),
+            },
+            None => (self.start_session(entry, metadata).await?, 0),
+        };
+        self.remember_session(id, Some(&session));
+        let file_id = self
+            .send_chunks(&session, path, total, offset, &what, progress)
+            .await?;
+        self.remember_session(id, None);
+        Ok(file_id)
+    }
+
+    /// Unfinished sessions by backup id.
+    fn sessions(&self) -> std::collections::BTreeMap<String, String> {
+        self.upload
+            .sessions_file
+            .as_ref()
+            .and_then(|path| std::fs::read(path).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Records (or with None forgets) the session of backup `id`. A failure to record only costs
+    /// a fresh session next time, so it is logged, not raised.
+    fn remember_session(&self, id: &str, session: Option<&str>) {
+        let Some(path) = &self.upload.sessions_file else {
+            return;
+        };
+        let mut sessions = self.sessions();
+        match session {
+            Some(url) => sessions.insert(id.to_string(), url.to_string()),
+            None => sessions.remove(id),
+        };
+        let text = serde_json::to_vec_pretty(&sessions).unwrap_or_default();
+        if let Err(error) = crate::durable::write_atomic(path, &text) {
+            tracing::warn!("could not record the upload session of backup {id}: {error}");
+        }
+    }
+
+    /// Sends chunks from `offset` until the session holds all `total` bytes.
+    async fn send_chunks(
+        &self,
+        session: &str,
+        path: &Path,
+        total: u64,
+        mut offset: u64,
+        what: &str,
+        progress: Progress<'_>,
+    ) -> Result<String, RemoteError> {
         let mut file = std::fs::File::open(path).map_err(io_error("cannot open", path))?;
-        let mut offset = 0u64;
         let mut backoff = Backoff::new();
         let mut refreshed = false;
         loop {
@@ -251,7 +313,7 @@ impl Drive {
                 .map_err(io_error("cannot read", path))?;
             file.read_exact(&mut chunk)
                 .map_err(io_error("cannot read", path))?;
-            let call = Call::new(Method::PUT, session.as_str())
+            let call = Call::new(Method::PUT, session)
                 .header(
                     "content-range",
                     format!("bytes {}-{}/{total}", offset, offset + length as u64 - 1),
@@ -267,9 +329,11 @@ impl Drive {
                 Ok((status, headers, _)) if status.as_u16() == PERMANENT_REDIRECT => {
                     offset = next_offset(&headers);
                     progress(offset, total);
+                    // The tries are for a chunk that makes no headway, not for the whole upload.
+                    backoff = Backoff::new();
                     continue;
                 }
-                Ok((status, headers, body)) => http::classify(&what, status, &headers, &body),
+                Ok((status, headers, body)) => http::classify(what, status, &headers, &body),
                 Err(error @ RemoteError::Unreachable { .. }) => Verdict::Retry {
                     reason: error.to_string(),
                     after: None,
@@ -296,7 +360,7 @@ impl Drive {
                 }
                 Verdict::Fail(error) => return Err(error),
             }
-            match self.session_status(&session, total, &what).await? {
+            match self.session_status(session, total, what).await? {
                 SessionState::Complete(file_id) => return Ok(file_id),
                 SessionState::Received(next) => {
                     tracing::info!("{what}: resuming at byte {next} of {total}");

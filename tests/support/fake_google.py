@@ -14,7 +14,8 @@ Drive v3 (under /drive/v3 and /upload/drive/v3):
   files.update (PATCH), files.delete.
 Control (for tests, not part of Google):
   POST /_control/fault   {"scope": "api"|"upload"|"chunk"|"media"|"media_drop"|"lost_answer"|"token",
-                          "status": 503,
+                          "status": 503, "keep": false (a refused chunk is not kept), "skip": n (armed
+                          after n matching requests),
                           "reason": "...", "retry_after": 1, "drop": true, "times": 1}
   POST /_control/set     {"quota_limit": n, "page_size": n, "corrupt_checksum": true, ...}
   POST /_control/expire_access_tokens, /_control/revoke_refresh_tokens
@@ -67,6 +68,10 @@ class State:
         with LOCK:
             for fault in self.faults:
                 if fault.get("scope", "api") in (scope, "any") and fault.get("times", 1) > 0:
+                    if fault.get("skip", 0) > 0:
+                        # armed only after `skip` matching requests went through
+                        fault["skip"] -= 1
+                        return None
                     fault["times"] = fault.get("times", 1) - 1
                     if fault["times"] <= 0:
                         self.faults.remove(fault)
@@ -624,6 +629,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
+        if fault and not fault.get("keep", True):
+            # The chunk is refused and nothing of it is kept.
+            self.read_body()
+            status = fault.get("status", 503)
+            return self.send_json(status, google_error(status, fault.get("reason", "backendError"), "Backend Error"))
         remaining = length
         with open(session["path"], "ab") as f:
             while remaining > 0:
