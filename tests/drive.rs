@@ -68,6 +68,23 @@ fn connect_asks_only_for_drive_file_with_pkce_and_state_on_a_loopback_redirect()
 }
 
 #[test]
+fn an_answer_with_another_state_is_refused_and_no_code_is_exchanged() {
+    let world = World::new();
+    let mut command = world.command(&["drive", "connect", "--client-secret", s(&world.secret)]);
+    command.env("FAKE_BROWSER_FORGE_STATE", "1");
+    let message = run_command(command, Duration::from_secs(60)).fails_with(1);
+    assert!(message.contains("state"), "{message}");
+    assert!(
+        world.google.state()["refresh_tokens"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+    let status = world.run(&["drive", "status", "--json"]).ok().json();
+    assert_eq!(status["connected"], false);
+}
+
+#[test]
 fn tokens_live_only_in_the_keyring_never_in_the_home_or_the_logs() {
     let world = World::new();
     world.database(&["alpha"]);

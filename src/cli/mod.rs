@@ -263,9 +263,9 @@ fn remote_entries(entries: Vec<lifeboat::remote::RemoteEntry>) -> Vec<lifeboat::
 fn drive_command(engine: &Engine, action: DriveAction, bar: &Bar) -> anyhow::Result<()> {
     match action {
         DriveAction::Connect { client_secret } => {
+            // On stdout: stderr carries only the one `error:` line a script reads.
             let tell = |url: &str| {
-                let _ = writeln!(
-                    std::io::stderr(),
+                println!(
                     "Opening Google's consent page in your browser. If it does not open, visit:\n  {url}"
                 );
             };
