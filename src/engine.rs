@@ -344,6 +344,17 @@ impl Engine {
                 if let Err(error) = self.apply_retention(&catalog) {
                     tracing::warn!("retention after restore failed: {error}");
                 }
+                // With drive.upload_safety, the safety backup is owed to Drive like any backup (the
+                // next backup or status check uploads it; a restore does not wait for the network).
+                if let Some(safety) = &restored.safety_backup
+                    && self.drive_connected()
+                    && let Err(error) = self.queue_upload(safety)
+                {
+                    tracing::warn!(
+                        "could not queue safety backup {} for Drive: {error}",
+                        safety.manifest.id
+                    );
+                }
                 Ok(restored)
             },
             |restored| {

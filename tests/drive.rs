@@ -563,6 +563,34 @@ fn keep_drive_keeps_the_newest_backups_on_drive_and_delete_remote_removes_one() 
 }
 
 #[test]
+fn safety_backups_stay_local_unless_upload_safety_is_set() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    let first = world.backup();
+    let id = first["id"].as_str().unwrap();
+    let restored = world.run(&["restore", id, "--json"]).ok().json();
+    assert!(restored["safety_backup"].is_object());
+    world.run(&["drive", "status"]).ok();
+    let kinds = |world: &World| {
+        let mut kinds: Vec<String> = world
+            .google
+            .backups()
+            .iter()
+            .map(|file| file["appProperties"]["kind"].as_str().unwrap().to_string())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    assert_eq!(kinds(&world), ["manual"]);
+    world.home.config_set("drive.upload_safety", "true");
+    world.run(&["restore", id, "--json"]).ok();
+    let status = world.run(&["drive", "status", "--json"]).ok().json();
+    assert_eq!(status["uploaded"].as_array().unwrap().len(), 1, "{status}");
+    assert_eq!(kinds(&world), ["manual", "safety"]);
+}
+
+#[test]
 fn plain_http_to_a_non_loopback_google_is_refused() {
     let world = World::new();
     let mut command = world.command(&["drive", "connect", "--client-secret", s(&world.secret)]);
