@@ -242,7 +242,7 @@ impl Engine {
     /// about the account (revoked, full, daily limit), since the next upload would fail the same way.
     pub fn upload_pending(&self, remote: &dyn Remote, observer: &dyn Observer) -> Result<Uploads> {
         self.job(
-            Operation::Backup,
+            Operation::Upload,
             observer,
             || {
                 let queue = self.upload_queue();
@@ -435,7 +435,7 @@ impl Engine {
             return Ok(local);
         }
         self.job(
-            Operation::Restore,
+            Operation::Download,
             observer,
             || {
                 catalog.prepare()?;

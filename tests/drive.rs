@@ -377,6 +377,8 @@ fn a_full_drive_is_reported_at_once_nothing_is_uploaded_and_the_next_status_uplo
     );
     let health = world.run(&["health", "--json"]).ok().json();
     assert_eq!(health["drive"]["pending_uploads"], 1);
+    assert_eq!(health["status"], "warning", "a failed upload is not a failed backup: {health}");
+    assert_eq!(health["last_run"]["operation"], "upload");
     world
         .google
         .control("set", json!({"quota_limit": 15_000_000_000u64}));
