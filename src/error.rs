@@ -104,7 +104,12 @@ impl Error {
     /// True for mistakes in how Lifeboat was asked or configured (exit code 2), as opposed to an
     /// operation that failed (exit code 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Config { .. } | Error::NoDatabaseConfigured)
+        matches!(
+            self,
+            Error::Config { .. }
+                | Error::NoDatabaseConfigured
+                | Error::Remote(crate::remote::RemoteError::ClientSecret { .. })
+        )
     }
 
     /// True when the same operation may well succeed if tried again later without any change.

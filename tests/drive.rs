@@ -377,7 +377,10 @@ fn a_full_drive_is_reported_at_once_nothing_is_uploaded_and_the_next_status_uplo
     );
     let health = world.run(&["health", "--json"]).ok().json();
     assert_eq!(health["drive"]["pending_uploads"], 1);
-    assert_eq!(health["status"], "warning", "a failed upload is not a failed backup: {health}");
+    assert_eq!(
+        health["status"], "warning",
+        "a failed upload is not a failed backup: {health}"
+    );
     assert_eq!(health["last_run"]["operation"], "upload");
     world
         .google
@@ -593,10 +596,23 @@ fn safety_backups_stay_local_unless_upload_safety_is_set() {
 }
 
 #[test]
+fn a_client_secret_that_is_not_a_desktop_app_is_a_usage_error() {
+    let world = World::new();
+    let web = world.home.scratch("web.json");
+    fs::write(&web, r#"{"web": {"client_id": "x", "client_secret": "y"}}"#).unwrap();
+    let message = world
+        .run(&["drive", "connect", "--client-secret", s(&web)])
+        .fails_with(2);
+    assert!(message.contains("Desktop app"), "{message}");
+    let message = world.run(&["drive", "connect"]).fails_with(2);
+    assert!(message.contains("--client-secret"), "{message}");
+}
+
+#[test]
 fn plain_http_to_a_non_loopback_google_is_refused() {
     let world = World::new();
     let mut command = world.command(&["drive", "connect", "--client-secret", s(&world.secret)]);
     command.env("LIFEBOAT_GOOGLE_TOKEN_URL", "http://192.0.2.1/token");
-    let message = run_command(command, Duration::from_secs(60)).fails_with(1);
+    let message = run_command(command, Duration::from_secs(60)).fails_with(2);
     assert!(message.contains("https"), "{message}");
 }
