@@ -63,21 +63,20 @@ pub struct Uploads {
     pub removed_by_retention: Vec<RemoteEntry>,
 }
 
-/// Which backups on the remote retention keeps: the newest `keep` manual and scheduled ones and
-/// the newest `keep_safety` safety ones (entries are newest first; the result is in their order).
+/// Which backups on the remote retention keeps: for each database (told apart by its file name,
+/// as the Drive subfolders are), the newest `keep` manual and scheduled ones and the newest
+/// `keep_safety` safety ones. Entries are newest first; the result is in their order.
 pub fn remote_plan(entries: &[RemoteEntry], keep: usize, keep_safety: usize) -> Vec<bool> {
-    let mut regular = 0;
-    let mut safety = 0;
+    let mut counts: std::collections::HashMap<(String, bool), usize> =
+        std::collections::HashMap::new();
     entries
         .iter()
         .map(|entry| {
-            let (count, limit) = if entry.manifest.kind == Kind::Safety {
-                (&mut safety, keep_safety)
-            } else {
-                (&mut regular, keep)
-            };
+            let safety = entry.manifest.kind == Kind::Safety;
+            let database = drive::subfolder_of(&entry.manifest.source_path);
+            let count = counts.entry((database, safety)).or_default();
             *count += 1;
-            *count <= limit
+            *count <= if safety { keep_safety } else { keep }
         })
         .collect()
 }
@@ -530,6 +529,10 @@ mod tests {
     use crate::manifest::{FORMAT, Manifest};
 
     fn entry(id: &str, kind: Kind) -> RemoteEntry {
+        entry_of(id, kind, "/data/store.db")
+    }
+
+    fn entry_of(id: &str, kind: Kind, source: &str) -> RemoteEntry {
         RemoteEntry {
             remote_id: id.to_string(),
             manifest: Manifest {
@@ -546,7 +549,7 @@ mod tests {
                 page_count: 1,
                 user_version: 0,
                 schema_sha256: String::new(),
-                source_path: String::new(),
+                source_path: source.to_string(),
                 lifeboat_version: String::new(),
             },
         }
@@ -567,5 +570,16 @@ mod tests {
         );
         assert_eq!(remote_plan(&entries, 0, 0), [false; 5]);
         assert_eq!(remote_plan(&entries, 50, 10), [true; 5]);
+    }
+
+    #[test]
+    fn remote_retention_counts_each_database_apart() {
+        let entries = [
+            entry_of("4", Kind::Manual, "/a/store.db"),
+            entry_of("3", Kind::Manual, "/b/other.db"),
+            entry_of("2", Kind::Manual, "store.db"),
+            entry_of("1", Kind::Manual, "other.db"),
+        ];
+        assert_eq!(remote_plan(&entries, 1, 0), [true, true, false, false]);
     }
 }

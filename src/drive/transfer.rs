@@ -418,6 +418,14 @@ impl Drive {
             let token = self.grant.access_token().await?;
             let verdict = match http::send(&self.client, &call, Some(&token)).await {
                 Ok(response) if response.status().is_success() => {
+                    if done > 0 && response.status() != StatusCode::PARTIAL_CONTENT {
+                        // The server ignored the Range and sends everything: start over.
+                        file.set_len(0)
+                            .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
+                            .map_err(io_error("cannot rewind", destination))?;
+                        hasher = Sha256::new();
+                        done = 0;
+                    }
                     let mut body = response.into_body();
                     let mut cut = None;
                     loop {
