@@ -11,6 +11,10 @@
 //! - [`retention`], [`health`], [`schedule`]: pure decisions, functions of their inputs and `now`.
 //! - [`history`], [`lock`], [`durable`], [`home`], [`config`]: state, the job lock, crash-safe
 //!   writes, folders and configuration.
+//! - [`remote`]: the narrow interface of a second home for backups (list, put, get, delete, quota),
+//!   a folder behind it, and the queue of uploads still owed; [`drive`]: Google Drive behind it
+//!   (consent, tokens in the OS keyring, resumable uploads); [`offsite`]: the engine's operations
+//!   with a remote (upload, list, restore and verify from it, retention there).
 
 pub mod archive;
 pub mod catalog;

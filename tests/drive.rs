@@ -85,6 +85,25 @@ fn an_answer_with_another_state_is_refused_and_no_code_is_exchanged() {
 }
 
 #[test]
+fn consent_without_the_drive_box_ticked_is_refused_and_revoked() {
+    let world = World::new();
+    world.google.control("set", json!({"grant_no_scope": true}));
+    let message = world
+        .run(&["drive", "connect", "--client-secret", s(&world.secret)])
+        .fails_with(1);
+    assert!(message.contains("not granted"), "{message}");
+    let grants = world.google.state()["refresh_tokens"].clone();
+    assert!(
+        grants
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|grant| grant["revoked"] == true),
+        "{grants}"
+    );
+}
+
+#[test]
 fn tokens_live_only_in_the_keyring_never_in_the_home_or_the_logs() {
     let world = World::new();
     world.database(&["alpha"]);

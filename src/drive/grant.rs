@@ -132,6 +132,8 @@ pub struct Granted {
     pub access: String,
     pub refresh: Option<String>,
     pub expires_at: i64,
+    /// The scopes granted, space-separated (a person may untick some on the consent page).
+    pub scope: Option<String>,
 }
 
 /// POSTs to the token endpoint; `invalid_grant` means the person (or Google, after 7 days for an
@@ -169,6 +171,7 @@ pub async fn token_request(
                 access: access.to_string(),
                 refresh: parsed["refresh_token"].as_str().map(str::to_string),
                 expires_at: now_seconds() + parsed["expires_in"].as_i64().unwrap_or(3600),
+                scope: parsed["scope"].as_str().map(str::to_string),
             });
         }
         if parsed["error"].as_str() == Some("invalid_grant") {

@@ -173,6 +173,16 @@ impl Drive {
         let refresh_token = granted
             .refresh
             .ok_or_else(|| RemoteError::Consent("Google gave no refresh token; remove Lifeboat's access at myaccount.google.com/permissions and connect again".into()))?;
+        if let Some(scope) = &granted.scope
+            && !scope
+                .split_whitespace()
+                .any(|granted| granted == endpoints::SCOPE)
+        {
+            let _ = runtime.block_on(grant::revoke(&client, &endpoints, &refresh_token));
+            return Err(RemoteError::Consent(
+                "Google Drive access was not granted on the consent page; run `lifeboat drive connect` again and allow Lifeboat to see the files it makes".into(),
+            ));
+        }
         let tokens = Tokens {
             refresh_token,
             access_token: granted.access,

@@ -371,8 +371,11 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE.codes[code] = dict(params)
         separator = "&" if "?" in redirect else "?"
+        if STATE.settings.get("grant_no_scope"):
+            # The person unticked the Drive box on Google's granular consent page.
+            STATE.codes[code]["scope"] = "openid"
         location = redirect + separator + urllib.parse.urlencode(
-            {"state": params["state"], "code": code, "scope": params["scope"]})
+            {"state": params["state"], "code": code, "scope": STATE.codes[code]["scope"]})
         self.send_empty(302, {"Location": location})
 
     def token(self):
