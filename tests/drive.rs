@@ -449,6 +449,19 @@ fn an_expired_access_token_is_refreshed_and_the_call_retried() {
 }
 
 #[test]
+fn a_busy_token_endpoint_is_retried_when_refreshing() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    world.google.control("expire_access_tokens", json!({}));
+    world
+        .google
+        .fault(json!({"scope": "token", "status": 503, "times": 2}));
+    assert_eq!(world.backup()["location"], "both");
+    assert_eq!(world.google.state()["faults"], json!([]));
+}
+
+#[test]
 fn a_revoked_grant_makes_health_an_error_and_the_backup_still_stands() {
     let world = World::new();
     world.database(&["alpha"]);

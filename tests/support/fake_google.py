@@ -379,9 +379,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_empty(302, {"Location": location})
 
     def token(self):
-        form = {k: v[-1] for k, v in urllib.parse.parse_qs(self.read_body().decode()).items()}
+        # A fault reads the body itself, so it is looked at first.
         if self.inject("token"):
             return
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(self.read_body().decode()).items()}
         grant = form.get("grant_type")
         with LOCK:
             if grant == "authorization_code":
