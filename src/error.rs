@@ -69,6 +69,11 @@ pub enum Error {
     #[error("no backup with id {0}; `lifeboat list` shows the backups")]
     UnknownBackup(String),
 
+    #[error(
+        "no backup with id {0} on the remote (or more than one matches); `lifeboat list --remote` shows them"
+    )]
+    UnknownRemoteBackup(String),
+
     #[error("id {id} matches {count} backups; give more of it")]
     AmbiguousBackup { id: String, count: usize },
 

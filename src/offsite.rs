@@ -414,7 +414,7 @@ impl Engine {
     ) -> Result<Restored> {
         let entries = self.remote_list(remote)?;
         let wanted = remote::find(&entries, id)
-            .ok_or_else(|| Error::UnknownBackup(id.to_string()))?
+            .ok_or_else(|| Error::UnknownRemoteBackup(id.to_string()))?
             .clone();
         self.fetch(&wanted, remote, observer)?;
         self.restore(&wanted.manifest.id, chosen, observer)
@@ -468,7 +468,7 @@ impl Engine {
     ) -> Result<Verification> {
         let entries = self.remote_list(remote)?;
         let wanted = remote::find(&entries, id)
-            .ok_or_else(|| Error::UnknownBackup(id.to_string()))?
+            .ok_or_else(|| Error::UnknownRemoteBackup(id.to_string()))?
             .clone();
         self.home().prepare_state()?;
         let folder = durable::temp_path(
@@ -513,7 +513,7 @@ impl Engine {
     pub fn delete_remote(&self, id: &str, remote: &dyn Remote) -> Result<RemoteEntry> {
         let entries = self.remote_list(remote)?;
         let wanted = remote::find(&entries, id)
-            .ok_or_else(|| Error::UnknownBackup(id.to_string()))?
+            .ok_or_else(|| Error::UnknownRemoteBackup(id.to_string()))?
             .clone();
         let deleted = remote.delete(&wanted);
         self.note(&deleted);
