@@ -150,12 +150,23 @@ def main():
                      "0", verdict(failed == 0)))
 
     # memory
-    for tags, name in ((("backup", "backup-writer", "backup-for-restore"), "backup"),
-                       (("restore",), "restore")):
+    for tags, label in ((("backup", "backup-writer", "backup-for-restore"), "Peak RSS of `lifeboat backup`"),
+                        (("restore",), "Peak RSS of `lifeboat restore`"),
+                        (("drive-upload",), "Peak RSS of an upload to Drive (`lifeboat drive status`)"),
+                        (("drive-download",), "Peak RSS of a download from Drive (`lifeboat verify --remote`)")):
         rss = [x for t in tags for x in nums(rec, f"rss.{t}") if x is not None]
         if rss:
             peak = max(rss) / 1024  # KiB -> MiB
-            rows.append((f"Peak RSS of `lifeboat {name}`", f"{peak:.1f} MiB", "< 64 MiB", verdict(peak < 64)))
+            rows.append((label, f"{peak:.1f} MiB", "< 64 MiB", verdict(peak < 64)))
+
+    # Google Drive, against the loopback fake: throughput for the record, memory above
+    artifact = float(one(rec, "drive.artifact_bytes", "0") or 0)
+    for key, name in (("drive.upload_s", "Upload to Drive (loopback fake)"),
+                      ("drive.download_s", "Download from Drive and check (loopback fake)")):
+        took = [x for x in nums(rec, key) if x is not None]
+        if took and artifact:
+            rows.append((name, f"{took[0]:.1f} s, {artifact / MIB / max(took[0], 0.001):.0f} MiB/s "
+                         f"for {artifact / MIB:.0f} MiB", "flat memory", "–"))
 
     # did the writer keep its pace? (on a busy disk, fsync-bound commits may not reach the rate)
     rate = float(one(rec, "config.rate", "0") or 0)
@@ -229,7 +240,7 @@ def main():
             st = json.loads(st)
             d.append(f"- writer during the stock `.backup`, {mode}: longest stall {st['max_stall_ms']} ms, "
                      f"commits {commit_rate(st)}, {st['errors']} failed")
-    for tag in ("backup", "backup-writer", "backup-for-restore", "restore"):
+    for tag in ("backup", "backup-writer", "backup-for-restore", "restore", "drive-upload", "drive-download"):
         rss = [x for x in nums(rec, f"rss.{tag}") if x is not None]
         if rss:
             d.append(f"- peak RSS, lifeboat {tag} (MiB): {', '.join(f'{x / 1024:.1f}' for x in rss)}")

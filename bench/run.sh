@@ -11,6 +11,8 @@
 #            lifeboat backup under it vs idle, the writer's longest stall (WAL and rollback-journal mode,
 #            against VACUUM INTO in rollback-journal mode)
 #   memory   peak RSS of lifeboat backup and restore (/usr/bin/time -v)
+#   drive    upload and download of a random (incompressible) artifact of BENCH_SIZE_MB against the
+#            loopback fake of Google: time and peak RSS (bench/drive.sh; skipped without gnome-keyring)
 # and prints a Markdown table of results to stdout and to bench/results.md.
 #
 # Environment:
@@ -331,6 +333,14 @@ for mode in wal rollback; do
     done
     rm -rf "$W/home-w"
 done
+
+# 4b. Google Drive upload and download (bench/drive.sh) ----------------------------------------------
+if command -v gnome-keyring-daemon >/dev/null && command -v dbus-daemon >/dev/null; then
+    log "Google Drive upload and download of a ${SIZE_MB} MiB artifact against the loopback fake"
+    BENCH_SIZE_MB=$SIZE_MB LIFEBOAT_BIN=$LIFEBOAT bash "$HERE/drive.sh" "$W" "$REC" || die "the Drive rows failed"
+else
+    log "gnome-keyring or dbus is missing: no Drive rows (apt-get install gnome-keyring dbus)"
+fi
 
 # 5 and 6. the report -------------------------------------------------------------------------------
 "$PY" "$HERE/report.py" "$REC" > "$W/results.md"

@@ -22,6 +22,38 @@ pub struct Config {
     pub schedule: Schedule,
     pub retention: Policy,
     pub limits: Limits,
+    pub drive: DriveSection,
+}
+
+/// The `[drive]` section: which Google client Lifeboat is, and how uploads are cut. No token is
+/// ever kept here; tokens live in the OS keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriveSection {
+    /// The Desktop-app client secret JSON from Google Cloud Console (set by `drive connect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Or the client id and secret themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Upload safety backups too (off: they are the local undo of a restore).
+    pub upload_safety: bool,
+    /// Resumable upload chunk size in KiB, a multiple of 256.
+    pub chunk_kib: u64,
+}
+
+impl Default for DriveSection {
+    fn default() -> DriveSection {
+        DriveSection {
+            client_secret_file: None,
+            client_id: None,
+            client_secret: None,
+            upload_safety: false,
+            chunk_kib: 8192,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +137,12 @@ impl Config {
             return Err((
                 "backups.compression_level",
                 format!("{} is outside 1 to 19", self.backups.compression_level),
+            ));
+        }
+        if self.drive.chunk_kib == 0 || !self.drive.chunk_kib.is_multiple_of(256) {
+            return Err(format!(
+                "key drive.chunk_kib: {} is not a positive multiple of 256",
+                self.drive.chunk_kib
             ));
         }
         if self.limits.max_backup_mb == 0 {

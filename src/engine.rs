@@ -75,6 +75,8 @@ pub struct Health {
     pub last_run: Option<Run>,
     pub success_rate: Option<f64>,
     pub database: DatabaseState,
+    /// Google Drive's state, when it is connected.
+    pub drive: Option<crate::offsite::DriveSummary>,
 }
 
 impl Engine {
@@ -96,7 +98,7 @@ impl Engine {
         Catalog::new(self.config.backups_folder(&self.home))
     }
 
-    fn history(&self) -> History {
+    pub(crate) fn history(&self) -> History {
         History::new(self.home.history_file())
     }
 
@@ -116,7 +118,7 @@ impl Engine {
     }
 
     /// Runs `job` holding the job lock, recorded in the history as `operation`.
-    fn job<T>(
+    pub(crate) fn job<T>(
         &self,
         operation: Operation,
         observer: &dyn Observer,
@@ -345,6 +347,17 @@ impl Engine {
                 let restored = restored?;
                 if let Err(error) = self.apply_retention(&catalog) {
                     tracing::warn!("retention after restore failed: {error}");
+                }
+                // With drive.upload_safety, the safety backup is owed to Drive like any backup (the
+                // next backup or status check uploads it; a restore does not wait for the network).
+                if let Some(safety) = &restored.safety_backup
+                    && self.drive_connected()
+                    && let Err(error) = self.queue_upload(safety)
+                {
+                    tracing::warn!(
+                        "could not queue safety backup {} for Drive: {error}",
+                        safety.manifest.id
+                    );
                 }
                 Ok(restored)
             },
@@ -589,8 +602,13 @@ impl Engine {
             free_space: free_space(catalog.folder()),
             max_backup_bytes: self.config.limits.max_backup_mb.saturating_mul(MIB),
         };
+        let mut assessment = health::assess(&facts);
+        for (status, issue) in self.drive_issues() {
+            assessment.status = assessment.status.max(status);
+            assessment.issues.push(issue);
+        }
         Ok(Health {
-            assessment: health::assess(&facts),
+            assessment,
             last_backup,
             next_scheduled: self.config.schedule.next_run(&Zoned::now()),
             total_backups: entries.len(),
@@ -598,6 +616,7 @@ impl Engine {
             last_run: runs.last().cloned(),
             success_rate,
             database,
+            drive: self.drive_summary(),
         })
     }
 }
@@ -614,7 +633,7 @@ fn free_space(folder: &Path) -> Option<u64> {
 
 /// Unpacks an artifact into `image`, checking it against its manifest on the way: the artifact's
 /// size and SHA-256, the image's SHA-256, then SQLite's integrity check.
-fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Result<()> {
+pub(crate) fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Result<()> {
     let manifest = &entry.manifest;
     let corrupt = |problem: String| Error::Corrupt {
         id: manifest.id.clone(),

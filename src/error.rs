@@ -69,6 +69,11 @@ pub enum Error {
     #[error("no backup with id {0}; `lifeboat list` shows the backups")]
     UnknownBackup(String),
 
+    #[error(
+        "no backup with id {0} on the remote (or more than one matches); `lifeboat list --remote` shows them"
+    )]
+    UnknownRemoteBackup(String),
+
     #[error("id {id} matches {count} backups; give more of it")]
     AmbiguousBackup { id: String, count: usize },
 
@@ -95,18 +100,29 @@ pub enum Error {
 
     #[error("cancelled")]
     Cancelled,
+
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 impl Error {
     /// True for mistakes in how Lifeboat was asked or configured (exit code 2), as opposed to an
     /// operation that failed (exit code 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Config { .. } | Error::NoDatabaseConfigured)
+        matches!(
+            self,
+            Error::Config { .. }
+                | Error::NoDatabaseConfigured
+                | Error::Remote(crate::remote::RemoteError::ClientSecret { .. })
+        )
     }
 
     /// True when the same operation may well succeed if tried again later without any change.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Locked { .. })
+        match self {
+            Error::Remote(remote) => remote.is_transient(),
+            other => matches!(other, Error::Locked { .. }),
+        }
     }
 
     /// Wraps an I/O error, recognising a full disk so the person is told what to do about it.

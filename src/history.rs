@@ -22,6 +22,11 @@ pub enum Operation {
     Verify,
     Prune,
     Delete,
+    /// Uploads to a remote (Google Drive); kept apart from Backup, so that a failed upload never
+    /// makes a local backup that stands look failed.
+    Upload,
+    /// A backup brought down from a remote.
+    Download,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,10 @@
 //! - [`retention`], [`health`], [`schedule`]: pure decisions, functions of their inputs and `now`.
 //! - [`history`], [`lock`], [`durable`], [`home`], [`config`]: state, the job lock, crash-safe
 //!   writes, folders and configuration.
+//! - [`remote`]: the narrow interface of a second home for backups (list, put, get, delete, quota),
+//!   a folder behind it, and the queue of uploads still owed; [`drive`]: Google Drive behind it
+//!   (consent, tokens in the OS keyring, resumable uploads); [`offsite`]: the engine's operations
+//!   with a remote (upload, list, restore and verify from it, retention there).
 
 pub mod archive;
 pub mod catalog;
@@ -25,9 +29,12 @@ pub mod home;
 pub mod live;
 pub mod lock;
 pub mod manifest;
+pub mod offsite;
 pub mod progress;
 pub mod retention;
 pub mod schedule;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub mod drive;
+pub mod remote;

@@ -18,6 +18,7 @@ pub enum Stage {
     Decompress,
     Apply,
     Prune,
+    Upload,
 }
 
 impl Stage {
@@ -31,6 +32,7 @@ impl Stage {
             Stage::Decompress => "Unpacking and checking",
             Stage::Apply => "Restoring",
             Stage::Prune => "Applying retention",
+            Stage::Upload => "Uploading to Google Drive",
         }
     }
 }

@@ -39,6 +39,9 @@ pub enum Command {
     },
     /// List backups, newest first
     List {
+        /// List the backups on Google Drive instead
+        #[arg(long)]
+        remote: bool,
         #[command(flatten)]
         json: Json,
     },
@@ -46,6 +49,9 @@ pub enum Command {
     Verify {
         /// The backup to check (default: all)
         id: Option<String>,
+        /// Download the Google Drive copy of ID and check it (a restore drill)
+        #[arg(long, requires = "id")]
+        remote: bool,
         #[command(flatten)]
         json: Json,
     },
@@ -55,6 +61,9 @@ pub enum Command {
         /// The database to restore into (default: database.path from the configuration)
         #[arg(long, value_name = "PATH")]
         db: Option<PathBuf>,
+        /// Where the backup comes from (default: local when present, else Google Drive)
+        #[arg(long, value_enum)]
+        from: Option<Source>,
         #[command(flatten)]
         json: Json,
     },
@@ -64,6 +73,14 @@ pub enum Command {
         /// Delete even the newest verified backup
         #[arg(long)]
         force: bool,
+        /// Remove the Google Drive copy too
+        #[arg(long)]
+        remote: bool,
+    },
+    /// Connect to Google Drive, disconnect, or show the connection
+    Drive {
+        #[command(subcommand)]
+        action: DriveAction,
     },
     /// Apply the retention policy now
     Prune {
@@ -87,6 +104,29 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    Local,
+    Drive,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DriveAction {
+    /// Open Google's consent page in the browser and keep the grant in the OS keyring
+    Connect {
+        /// The JSON of a Desktop app OAuth client from Google Cloud Console
+        #[arg(long, value_name = "FILE")]
+        client_secret: Option<PathBuf>,
+    },
+    /// Revoke Lifeboat's access at Google and remove the grant from the keyring
+    Disconnect,
+    /// Show the account, quota, folder and uploads still owed; retries queued uploads
+    Status {
+        #[command(flatten)]
+        json: Json,
     },
 }
 

@@ -20,7 +20,7 @@ use lifeboat::manifest::Kind;
 use lifeboat::schedule::{Day, TimeOfDay};
 use lifeboat::{Engine, Error};
 
-use args::{Cli, Command, ConfigAction, ScheduleAction};
+use args::{Cli, Command, ConfigAction, DriveAction, ScheduleAction, Source};
 use bar::Bar;
 
 const EXIT_FAILED: u8 = 1;
@@ -121,12 +121,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Backup { db, json } => {
             let entry = engine.backup(db.as_deref(), Kind::Manual, &bar)?;
-            bar.finish();
             tracing::info!("backup {} made", entry.manifest.id);
-            render::backup(&entry, json.json)?;
+            if !engine.drive_connected() {
+                bar.finish();
+                render::backup(&entry, json.json)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            // The local backup stands whatever happens to the upload; a failed upload stays queued.
+            let uploaded = engine
+                .queue_upload(&entry)
+                .and_then(|()| engine.open_drive())
+                .and_then(|drive| engine.upload_backup(&entry, &drive, &bar));
+            bar.finish();
+            let (file_id, problem) = match &uploaded {
+                Ok(uploads) => (
+                    uploads
+                        .uploaded
+                        .iter()
+                        .find(|remote| remote.manifest.id == entry.manifest.id)
+                        .map(|remote| remote.remote_id.clone()),
+                    uploads.failed.first().map(|(_, sentence)| sentence.clone()),
+                ),
+                Err(error) => (None, Some(error.to_string())),
+            };
+            if let Some(problem) = &problem {
+                let _ = writeln!(std::io::stderr(), "warning: {problem}");
+            }
+            render::backup_uploaded(&entry, file_id.as_deref(), problem.as_deref(), json.json)?;
         }
-        Command::List { json } => render::list(&engine.list()?, json.json)?,
-        Command::Verify { id, json } => {
+        Command::List {
+            remote: false,
+            json,
+        } => render::list(&engine.list()?, json.json)?,
+        Command::List { remote: true, json } => {
+            let drive = engine.open_drive()?;
+            let entries = remote_entries(engine.remote_list(&drive)?);
+            render::list_at(&entries, "drive", json.json)?;
+        }
+        Command::Verify {
+            id: Some(id),
+            remote: true,
+            json,
+        } => {
+            let drive = engine.open_drive()?;
+            let result = engine.verify_remote(&id, &drive, &bar)?;
+            bar.finish();
+            render::verification(std::slice::from_ref(&result), json.json)?;
+            if let Some(problem) = &result.problem {
+                anyhow::bail!(
+                    "the Google Drive copy of backup {} failed verification: {problem}",
+                    result.id
+                );
+            }
+        }
+        Command::Verify { id, json, .. } => {
             let results = engine.verify(id.as_deref(), &bar)?;
             bar.finish();
             render::verification(&results, json.json)?;
@@ -148,17 +196,49 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        Command::Restore { id, db, json } => {
-            let restored = engine.restore(&id, db.as_deref(), &bar)?;
+        Command::Restore { id, db, from, json } => {
+            let from = from.unwrap_or(match engine.catalog().find(&id) {
+                Err(Error::UnknownBackup(_)) if engine.drive_connected() => Source::Drive,
+                _ => Source::Local,
+            });
+            let restored = match from {
+                Source::Local => engine.restore(&id, db.as_deref(), &bar)?,
+                Source::Drive => {
+                    let drive = engine.open_drive()?;
+                    engine.restore_from_remote(&id, db.as_deref(), &drive, &bar)?
+                }
+            };
             bar.finish();
             let target = engine.database_path(db.as_deref())?;
             tracing::info!("backup {} restored into {}", id, target.display());
             render::restored(&restored, &target, json.json)?;
         }
-        Command::Delete { id, force } => {
+        Command::Delete {
+            id,
+            force,
+            remote: false,
+        } => {
             let entry = engine.delete(&id, force, &bar)?;
             println!("Deleted backup {}.", entry.manifest.id);
         }
+        Command::Delete {
+            id,
+            force,
+            remote: true,
+        } => {
+            let drive = engine.open_drive()?;
+            match engine.delete(&id, force, &bar) {
+                Ok(entry) => println!("Deleted backup {}.", entry.manifest.id),
+                Err(Error::UnknownBackup(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+            let removed = engine.delete_remote(&id, &drive)?;
+            println!(
+                "Deleted the Google Drive copy of backup {}.",
+                removed.manifest.id
+            );
+        }
+        Command::Drive { action } => drive_command(&engine, action, &bar)?,
         Command::Prune { dry_run, json } => {
             let plan = engine.prune(dry_run, &bar)?;
             render::prune(&plan, dry_run, json.json)?;
@@ -167,6 +247,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config { .. } | Command::Schedule { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Remote entries in the shape the list renderer takes; the path is the remote's own name.
+fn remote_entries(entries: Vec<lifeboat::remote::RemoteEntry>) -> Vec<lifeboat::catalog::Entry> {
+    entries
+        .into_iter()
+        .map(|entry| lifeboat::catalog::Entry {
+            artifact_path: entry.remote_id.into(),
+            manifest: entry.manifest,
+        })
+        .collect()
+}
+
+fn drive_command(engine: &Engine, action: DriveAction, bar: &Bar) -> anyhow::Result<()> {
+    match action {
+        DriveAction::Connect { client_secret } => {
+            // On stdout: stderr carries only the one `error:` line a script reads.
+            let tell = |url: &str| {
+                println!(
+                    "Opening Google's consent page in your browser. If it does not open, visit:\n  {url}"
+                );
+            };
+            let account = engine.drive_connect(client_secret.as_deref(), &tell)?;
+            println!(
+                "Connected to Google Drive as {}. Backups go to the folder \"{}\".",
+                account.email,
+                lifeboat::drive::ROOT_FOLDER
+            );
+        }
+        DriveAction::Disconnect => {
+            engine.drive_disconnect()?;
+            println!(
+                "Disconnected from Google Drive; Lifeboat's access was revoked at Google and removed from the keyring."
+            );
+        }
+        DriveAction::Status { json } => {
+            if !engine.drive_connected() {
+                return render::drive_status(None, json.json);
+            }
+            let status = engine.drive_status(bar)?;
+            bar.finish();
+            render::drive_status(Some(&status), json.json)?;
+        }
+    }
+    Ok(())
 }
 
 fn config_command(home: &Home, action: ConfigAction) -> anyhow::Result<ExitCode> {

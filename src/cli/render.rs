@@ -26,6 +26,11 @@ struct BackupJson<'a> {
 }
 
 fn backup_json(entry: &Entry) -> Value {
+    backup_json_at(entry, "local")
+}
+
+/// A backup, with where it is: "local", "drive" or "both".
+pub fn backup_json_at(entry: &Entry, location: &str) -> Value {
     let manifest = &entry.manifest;
     serde_json::to_value(BackupJson {
         id: &manifest.id,
@@ -34,7 +39,7 @@ fn backup_json(entry: &Entry) -> Value {
         size: manifest.size,
         db_size: manifest.db_size,
         sha256: &manifest.sha256,
-        location: "local",
+        location,
     })
     .unwrap_or(Value::Null)
 }
@@ -79,8 +84,17 @@ pub fn backup(entry: &Entry, as_json: bool) -> Result<()> {
 }
 
 pub fn list(entries: &[Entry], as_json: bool) -> Result<()> {
+    list_at(entries, "local", as_json)
+}
+
+pub fn list_at(entries: &[Entry], location: &str, as_json: bool) -> Result<()> {
     if as_json {
-        return print_json(&Value::Array(entries.iter().map(backup_json).collect()));
+        return print_json(&Value::Array(
+            entries
+                .iter()
+                .map(|entry| backup_json_at(entry, location))
+                .collect(),
+        ));
     }
     if entries.is_empty() {
         println!("No backups yet.");
@@ -93,7 +107,7 @@ pub fn list(entries: &[Entry], as_json: bool) -> Result<()> {
     for entry in entries {
         let manifest = &entry.manifest;
         println!(
-            "{:<34} {:<22} {:<9} {:>10} {:>10}  local",
+            "{:<34} {:<22} {:<9} {:>10} {:>10}  {location}",
             manifest.id,
             local(manifest.created_at),
             manifest.kind.name(),
@@ -224,6 +238,12 @@ pub fn health(health: &Health, as_json: bool) -> Result<()> {
             "last_run": health.last_run,
             "success_rate": health.success_rate,
             "database": database,
+            "drive": health.drive.as_ref().map_or(Value::Null, |drive| json!({
+                "connected": true,
+                "account": drive.account,
+                "access_revoked": drive.access_revoked,
+                "pending_uploads": drive.pending.len(),
+            })),
         }));
     }
     println!("Status: {status}");
@@ -249,6 +269,90 @@ pub fn health(health: &Health, as_json: bool) -> Result<()> {
     );
     if let Some(rate) = health.success_rate {
         println!("Backup success rate (last 30 runs): {:.0}%", rate * 100.0);
+    }
+    if let Some(drive) = &health.drive {
+        println!(
+            "Google Drive: {} ({} upload(s) pending)",
+            drive.account,
+            drive.pending.len()
+        );
+    }
+    Ok(())
+}
+
+/// A backup just made, and what happened to its upload.
+pub fn backup_uploaded(
+    entry: &Entry,
+    drive_file_id: Option<&str>,
+    drive_problem: Option<&str>,
+    as_json: bool,
+) -> Result<()> {
+    if as_json {
+        let location = if drive_file_id.is_some() {
+            "both"
+        } else {
+            "local"
+        };
+        return print_json(&with(
+            backup_json_at(entry, location),
+            &[
+                (
+                    "drive_file_id",
+                    drive_file_id.map_or(Value::Null, |id| Value::String(id.into())),
+                ),
+                (
+                    "drive_error",
+                    drive_problem.map_or(Value::Null, |text| Value::String(text.into())),
+                ),
+            ],
+        ));
+    }
+    backup(entry, false)?;
+    match (drive_file_id, drive_problem) {
+        (Some(_), _) => println!("Uploaded to Google Drive and checked there."),
+        (None, Some(problem)) => println!("Not uploaded to Google Drive yet (queued): {problem}"),
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+pub fn drive_status(status: Option<&lifeboat::offsite::DriveStatus>, as_json: bool) -> Result<()> {
+    let Some(status) = status else {
+        if as_json {
+            return print_json(&json!({"connected": false, "account": null, "quota": null,
+                "folder": null, "pending_uploads": 0}));
+        }
+        println!("Google Drive is not connected; `lifeboat drive connect` connects it.");
+        return Ok(());
+    };
+    if as_json {
+        return print_json(&json!({
+            "connected": true,
+            "account": status.account,
+            "quota": status.quota.map(|quota| json!({
+                "used": quota.used, "total": quota.total, "available": quota.available(),
+            })),
+            "folder": status.folder,
+            "pending_uploads": status.pending.len(),
+            "uploaded": status.uploaded.iter().map(|entry| entry.manifest.id.clone()).collect::<Vec<_>>(),
+            "problem": status.problem,
+        }));
+    }
+    println!("Connected to Google Drive as {}.", status.account);
+    if let Some(quota) = status.quota {
+        match quota.total {
+            Some(total) => println!(
+                "Storage: {} used of {}.",
+                human_bytes(quota.used),
+                human_bytes(total)
+            ),
+            None => println!("Storage: {} used, no limit.", human_bytes(quota.used)),
+        }
+    }
+    println!("Folder: {}", status.folder);
+    println!("Uploads pending: {}", status.pending.len());
+    if let Some(problem) = &status.problem {
+        println!("Problem: {problem}");
     }
     Ok(())
 }

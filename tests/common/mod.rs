@@ -7,6 +7,8 @@
 //! Each test binary uses only some of these helpers, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod google;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
