@@ -140,9 +140,9 @@ impl Config {
             ));
         }
         if self.drive.chunk_kib == 0 || !self.drive.chunk_kib.is_multiple_of(256) {
-            return Err(format!(
-                "key drive.chunk_kib: {} is not a positive multiple of 256",
-                self.drive.chunk_kib
+            return Err((
+                "drive.chunk_kib",
+                format!("{} is not a positive multiple of 256", self.drive.chunk_kib),
             ));
         }
         if self.limits.max_backup_mb == 0 {
