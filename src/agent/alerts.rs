@@ -22,6 +22,8 @@ pub enum Urgency {
 /// One notification, with the buttons it offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    /// True for the notice that says a problem is over.
+    pub resolves: bool,
     pub summary: String,
     pub body: String,
     pub urgency: Urgency,
@@ -32,6 +34,7 @@ pub struct Notice {
 impl Notice {
     pub fn new(summary: impl Into<String>, body: impl Into<String>, urgency: Urgency) -> Notice {
         Notice {
+            resolves: false,
             summary: summary.into(),
             body: body.into(),
             urgency,
@@ -108,11 +111,14 @@ impl Alerts {
             Status::Healthy | Status::Warning => {
                 if self.in_problem {
                     self.in_problem = false;
-                    notices.push(Notice::new(
-                        "Lifeboat: resolved",
-                        "Your data is protected again.",
-                        Urgency::Low,
-                    ));
+                    notices.push(Notice {
+                        resolves: true,
+                        ..Notice::new(
+                            "Lifeboat: resolved",
+                            "Your data is protected again.",
+                            Urgency::Low,
+                        )
+                    });
                 }
             }
         }

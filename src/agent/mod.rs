@@ -281,20 +281,23 @@ impl Agent {
 
     /// Raises the notifications the current state calls for.
     fn observe(&mut self, backup_failed: Option<&str>) {
+        for notice in self.notices(backup_failed) {
+            self.notifier.send(&notice);
+        }
+    }
+
+    fn notices(&mut self, backup_failed: Option<&str>) -> Vec<Notice> {
         let Some(health) = &self.health else {
-            return;
+            return Vec::new();
         };
         let first_issue = health.assessment.issues.first().map(String::as_str);
-        let notices = self.alerts.observe(Observation {
+        self.alerts.observe(Observation {
             status: health.assessment.status,
             first_issue,
             not_configured: health.database == DatabaseState::NotConfigured,
             retry_pending: self.scheduler.retry_pending(),
             backup_failed,
-        });
-        for notice in notices {
-            self.notifier.send(&notice);
-        }
+        })
     }
 
     fn start_due_jobs(&mut self, now: &Zoned) {
@@ -416,13 +419,18 @@ impl Agent {
         self.running = None;
         self.busy = None;
         let now = Zoned::now();
+        let engine = self.open_engine();
+        self.refresh(engine.as_ref());
         let mut backup_failed = None;
+        // A confirmation that a manual backup worked also says that a problem is over, in one
+        // notification rather than two.
+        let mut confirmation = None;
         match (&job, &outcome) {
             (Job::Backup(trigger), Outcome::BackedUp(entry)) => {
                 if *trigger == Trigger::Schedule {
                     self.scheduler.succeeded();
                 } else {
-                    self.notifier.send(&Notice::new(
+                    confirmation = Some(Notice::new(
                         "Backup made",
                         format!(
                             "Lifeboat backed up your database and checked the copy ({}).",
@@ -482,9 +490,17 @@ impl Agent {
             }
             _ => {}
         }
-        let engine = self.open_engine();
-        self.refresh(engine.as_ref());
-        self.observe(backup_failed.as_deref());
+        let mut notices = self.notices(backup_failed.as_deref());
+        if let Some(mut confirmation) = confirmation {
+            if notices.iter().any(|notice| notice.resolves) {
+                notices.retain(|notice| !notice.resolves);
+                confirmation.body.push_str(" Your data is protected again.");
+            }
+            notices.insert(0, confirmation);
+        }
+        for notice in notices {
+            self.notifier.send(&notice);
+        }
         self.render();
     }
 
