@@ -85,7 +85,10 @@ fn the_tray_backs_up_restores_undoes_and_reports_a_missing_database_once() {
     );
     assert_eq!(tray.item("Restore").expect("Restore")["enabled"], false);
     let health_line = &tray.menu()[9];
-    assert_eq!(health_line["enabled"], false, "the health line is information only");
+    assert_eq!(
+        health_line["enabled"], false,
+        "the health line is information only"
+    );
     let first = desktop.wait_for_notification("Your data is not protected");
     assert_eq!(first["urgency"], 2);
     assert_eq!(first["actions"]["backup"], "Back up now");
@@ -119,7 +122,8 @@ fn the_tray_backs_up_restores_undoes_and_reports_a_missing_database_once() {
             .expect("insert");
     }
     let tray = desktop.wait_for_tray("a backup to restore", |tray| {
-        tray.item("Restore").is_some_and(|item| item["enabled"] == true)
+        tray.item("Restore")
+            .is_some_and(|item| item["enabled"] == true)
     });
     let restore = tray.item("Restore").expect("Restore");
     let choices = restore["children"].as_array().expect("backups");
@@ -246,7 +250,10 @@ fn autostart_on_and_off_write_and_remove_the_login_entry() {
         .lines()
         .find(|line| line.starts_with("Exec="))
         .expect("Exec line");
-    assert!(exec.starts_with(&format!("Exec={}", common::LIFEBOAT)), "{exec}");
+    assert!(
+        exec.starts_with(&format!("Exec={}", common::LIFEBOAT)),
+        "{exec}"
+    );
     assert!(
         exec.ends_with(&format!("--home {} agent", s(home.path()))),
         "{exec}"
@@ -266,7 +273,10 @@ fn the_first_agent_turns_start_at_login_on_and_the_menu_turns_it_off() {
         tray.item("Start at login")
             .is_some_and(|item| item["checked"] == true)
     });
-    assert_eq!(tray.item("Start at login").expect("item")["toggle"], "checkmark");
+    assert_eq!(
+        tray.item("Start at login").expect("item")["toggle"],
+        "checkmark"
+    );
     assert!(desktop.autostart_entry().exists());
     desktop.click(&["Start at login"]);
     desktop.wait_for_tray("Start at login unchecked", |tray| {
@@ -331,8 +341,11 @@ fn a_schedule_changed_from_the_command_line_reaches_the_running_agent() {
     desktop.wait_for_tray("schedule off", |tray| {
         tray.tooltip().contains("schedule off")
     });
-    common::run_command(desktop.lifeboat(&home, &["schedule", "weekly", "sun", "03:30"]), PATIENCE)
-        .ok();
+    common::run_command(
+        desktop.lifeboat(&home, &["schedule", "weekly", "sun", "03:30"]),
+        PATIENCE,
+    )
+    .ok();
     // The agent looks at config.toml once a minute.
     let deadline = Instant::now() + Duration::from_secs(75);
     loop {
@@ -347,7 +360,10 @@ fn a_schedule_changed_from_the_command_line_reaches_the_running_agent() {
             assert!(tray.tooltip().contains("· next Sun "), "{}", tray.tooltip());
             break;
         }
-        assert!(Instant::now() < deadline, "the agent never saw the change: {weekly:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the agent never saw the change: {weekly:?}"
+        );
         thread::sleep(Duration::from_millis(500));
     }
 }

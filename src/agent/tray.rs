@@ -19,7 +19,7 @@ pub enum Host {
     NoBus,
     NoWatcher,
     /// A watcher is there but no panel registered with it.
-    NoHost,
+    NoPanel,
 }
 
 impl Host {
@@ -30,7 +30,7 @@ impl Host {
             Host::NoBus => Some(
                 "There is no desktop session bus, so Lifeboat runs without a tray icon. Backups still run on schedule; use `lifeboat health` to check on them.",
             ),
-            Host::NoWatcher | Host::NoHost => Some(
+            Host::NoWatcher | Host::NoPanel => Some(
                 "This desktop shows no tray icons (on GNOME, install the AppIndicator extension). Backups still run on schedule; use `lifeboat health` to check on them.",
             ),
         }
@@ -86,7 +86,7 @@ mod linux {
         };
         match watcher.get_property::<bool>("IsStatusNotifierHostRegistered") {
             Ok(true) => Host::Present,
-            Ok(false) => Host::NoHost,
+            Ok(false) => Host::NoPanel,
             Err(_) => Host::NoWatcher,
         }
     }

@@ -112,11 +112,9 @@ struct Reporter {
 
 impl Observer for Reporter {
     fn progress(&self, stage: Stage, done: u64, total: u64) {
-        let percent = if total == 0 {
-            0
-        } else {
-            (done.min(total) * 100 / total) as u8
-        };
+        let percent = (done.min(total).saturating_mul(100))
+            .checked_div(total)
+            .map_or(0, |percent| percent.min(100) as u8);
         let Ok(mut last) = self.last.lock() else {
             return;
         };

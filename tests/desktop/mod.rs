@@ -97,7 +97,10 @@ impl Desktop {
             if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
                 return;
             }
-            assert!(Instant::now() < deadline, "{name} never appeared on the bus");
+            assert!(
+                Instant::now() < deadline,
+                "{name} never appeared on the bus"
+            );
             thread::sleep(Duration::from_millis(100));
         }
     }
