@@ -182,9 +182,39 @@ fn the_tray_backs_up_restores_undoes_and_reports_a_missing_database_once() {
         "one notification for one problem, however often it fails: {after:#?}"
     );
 
+    // The disk is back; "Retry" on the notification backs up, and the problem is over.
+    drop(create_items_db(&db, Journal::Wal, &["fig"], 0));
+    let backups = home.list().len();
+    desktop.choose(failed["id"].as_u64().expect("id"), "retry");
+    desktop.wait_for_tray("green again", |tray| tray.colour() == "green");
+    assert_eq!(home.list().len(), backups + 1);
+    let confirmations = summaries(&desktop)
+        .iter()
+        .filter(|summary| *summary == "Backup made")
+        .count();
+    assert_eq!(confirmations, 2);
+
     // Quit ends the agent.
     desktop.click(&["Quit"]);
     assert_eq!(agent.wait_for_exit(PATIENCE), Some(0));
+}
+
+#[test]
+fn an_agent_with_no_database_is_amber_and_says_how_to_set_it_up() {
+    let desktop = Desktop::start(Panel::Shown);
+    let home = Home::new();
+    let _agent = desktop.agent(&home, &[]);
+    let tray = desktop.wait_for_tray("amber", |tray| tray.colour() == "amber");
+    assert!(tray.item("Open settings (config.toml)").is_some());
+    assert!(
+        tray.labels()
+            .iter()
+            .any(|label| label.starts_with("Warning: No database is configured yet")),
+        "{:?}",
+        tray.labels()
+    );
+    let told = desktop.wait_for_notification("Lifeboat is not set up yet");
+    assert_eq!(told["actions"]["open-config"], "Open settings");
 }
 
 #[test]

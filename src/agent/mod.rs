@@ -29,7 +29,7 @@ use jiff::{SignedDuration, Timestamp, ZonedDateTime as Zoned};
 use lifeboat::catalog::Entry;
 use lifeboat::config;
 use lifeboat::engine::Health;
-use lifeboat::health::{self, DatabaseState};
+use lifeboat::health::{self, DatabaseState, Status};
 use lifeboat::history::{History, Operation, Outcome as RunOutcome};
 use lifeboat::home::Home;
 use lifeboat::manifest::Kind;
@@ -291,10 +291,17 @@ impl Agent {
             return Vec::new();
         };
         let first_issue = health.assessment.issues.first().map(String::as_str);
+        let not_configured = health.database == DatabaseState::NotConfigured;
         self.alerts.observe(Observation {
-            status: health.assessment.status,
+            // Before a database is chosen there is nothing to protect: the notice that says how
+            // to choose one stands for the "no backup" error that follows from it.
+            status: if not_configured {
+                Status::Warning
+            } else {
+                health.assessment.status
+            },
             first_issue,
-            not_configured: health.database == DatabaseState::NotConfigured,
+            not_configured,
             retry_pending: self.scheduler.retry_pending(),
             backup_failed,
         })

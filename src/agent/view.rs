@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime as Zoned};
 use lifeboat::catalog::Entry;
 use lifeboat::engine::Health;
-use lifeboat::health::{self, Status};
+use lifeboat::health::{self, DatabaseState, Status};
 use lifeboat::manifest::Kind;
 use lifeboat::schedule::{Frequency, Schedule};
 
@@ -80,6 +80,8 @@ fn colour(state: &State<'_>) -> Colour {
     }
     match (state.health, state.trouble) {
         (_, Some(_)) | (None, None) => Colour::Amber,
+        // Nothing can be protected before a database is chosen: that is a task, not an alarm.
+        (Some(health), None) if health.database == DatabaseState::NotConfigured => Colour::Amber,
         (Some(health), None) => match health.assessment.status {
             Status::Healthy => Colour::Green,
             Status::Warning => Colour::Amber,
@@ -147,6 +149,9 @@ fn health_line(state: &State<'_>) -> String {
     let Some(health) = state.health else {
         return "Checking…".to_string();
     };
+    if health.database == DatabaseState::NotConfigured {
+        return "Warning: No database is configured yet: choose it in Open settings.".to_string();
+    }
     let first = health.assessment.issues.first();
     match (health.assessment.status, first) {
         (Status::Healthy, _) | (_, None) => "Healthy: your data is protected".to_string(),
@@ -266,7 +271,7 @@ fn day_name(schedule: Schedule) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lifeboat::health::{Assessment, DatabaseState};
+    use lifeboat::health::Assessment;
     use lifeboat::manifest::Manifest;
 
     fn now() -> Zoned {
