@@ -316,7 +316,10 @@ mod tests {
             total_size: 0,
             last_run: None,
             success_rate: None,
-            database: DatabaseState::NotConfigured,
+            database: DatabaseState::Present {
+                path: "/d/store.db".into(),
+                size: 8192,
+            },
         }
     }
 
@@ -372,6 +375,17 @@ mod tests {
             "the menu says what runs"
         );
         assert!(matches!(&view.menu[1], Item::Action { enabled: false, .. }));
+    }
+
+    #[test]
+    fn with_no_database_chosen_the_icon_is_amber_and_the_menu_says_what_to_do() {
+        let mut unconfigured = health(Status::Error, &["There is no verified backup yet."], None);
+        unconfigured.database = DatabaseState::NotConfigured;
+        let view = render(&state(&unconfigured, &[]), &now());
+        assert_eq!(view.colour, Colour::Amber);
+        assert!(view.menu.contains(&Item::Note(
+            "Warning: No database is configured yet: choose it in Open settings.".into()
+        )));
     }
 
     #[test]
