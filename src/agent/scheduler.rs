@@ -169,6 +169,23 @@ mod tests {
     }
 
     #[test]
+    fn across_daylight_saving_changes_each_day_runs_once() {
+        // Berlin skips 02:00-03:00 on 2026-03-29 and repeats it on 2026-10-25.
+        let start = at("2026-03-28T00:00");
+        let mut scheduler = Scheduler::start(daily("02:30"), &start, Some(start.timestamp()));
+        assert_eq!(
+            runs_between(&mut scheduler, "2026-03-28T00:00", "2026-03-30T23:00"),
+            ["2026-03-28T02:30", "2026-03-29T03:30", "2026-03-30T02:30"]
+        );
+        let start = at("2026-10-24T00:00");
+        let mut scheduler = Scheduler::start(daily("02:30"), &start, Some(start.timestamp()));
+        assert_eq!(
+            runs_between(&mut scheduler, "2026-10-24T00:00", "2026-10-26T23:00"),
+            ["2026-10-24T02:30", "2026-10-25T02:30", "2026-10-26T02:30"]
+        );
+    }
+
+    #[test]
     fn a_missed_run_is_caught_up_once_not_once_per_missed_day() {
         // Last backup three days ago; the machine was off since.
         let start = at("2026-11-25T09:00");
