@@ -63,6 +63,7 @@ fn work(home: Home, queue: Receiver<Job>, events: Sender<Input>, cancel: CancelF
             break;
         }
         let reporter = Reporter {
+            job: job.clone(),
             events: events.clone(),
             cancel: cancel.clone(),
             last: Mutex::new(None),
@@ -103,8 +104,33 @@ fn run_job(home: &Home, job: &Job, reporter: &Reporter) -> Outcome {
     result.unwrap_or_else(|error| Outcome::Failed(error.to_string()))
 }
 
+/// Where each stage of a job falls in the job's whole, in percent: (start, end). Stages that run
+/// beside the main one (the safety backup during a restore) do not move the figure.
+fn span(job: &Job, stage: Stage) -> Option<(u64, u64)> {
+    match (job, stage) {
+        (Job::Backup(_), Stage::Snapshot) => Some((0, 25)),
+        (Job::Backup(_), Stage::Compress) => Some((25, 75)),
+        (Job::Backup(_), Stage::Verify) => Some((75, 95)),
+        (Job::Backup(_), Stage::Prune) => Some((95, 100)),
+        (Job::Restore { .. }, Stage::Decompress) => Some((0, 80)),
+        (Job::Restore { .. }, Stage::Apply) => Some((80, 100)),
+        (Job::Drill { .. }, Stage::Decompress) => Some((0, 100)),
+        _ => None,
+    }
+}
+
+/// How far the whole job is when `done` of `total` of `stage` are done.
+fn overall(job: &Job, stage: Stage, done: u64, total: u64) -> Option<u8> {
+    let (start, end) = span(job, stage)?;
+    let within = (done.min(total).saturating_mul(end - start))
+        .checked_div(total)
+        .unwrap_or(0);
+    Some((start + within).min(100) as u8)
+}
+
 /// Turns the engine's progress calls into a few events per second at most.
 struct Reporter {
+    job: Job,
     events: Sender<Input>,
     cancel: CancelFlag,
     last: Mutex<Option<(Stage, u8, Instant)>>,
@@ -112,9 +138,9 @@ struct Reporter {
 
 impl Observer for Reporter {
     fn progress(&self, stage: Stage, done: u64, total: u64) {
-        let percent = (done.min(total).saturating_mul(100))
-            .checked_div(total)
-            .map_or(0, |percent| percent.min(100) as u8);
+        let Some(percent) = overall(&self.job, stage, done, total) else {
+            return;
+        };
         let Ok(mut last) = self.last.lock() else {
             return;
         };
@@ -135,5 +161,35 @@ impl Observer for Reporter {
 
     fn cancelled(&self) -> bool {
         self.cancel.is_set()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_of_the_whole_job_and_only_moves_forward_through_its_stages() {
+        let backup = Job::Backup(Trigger::Person);
+        assert_eq!(overall(&backup, Stage::Snapshot, 0, 10), Some(0));
+        assert_eq!(overall(&backup, Stage::Compress, 5, 10), Some(50));
+        assert_eq!(overall(&backup, Stage::Verify, 10, 10), Some(95));
+        assert_eq!(overall(&backup, Stage::Prune, 1, 1), Some(100));
+        assert_eq!(
+            overall(&backup, Stage::Compress, 1, 0),
+            Some(25),
+            "no total: its start"
+        );
+        let restore = Job::Restore {
+            id: "x".into(),
+            undo: false,
+        };
+        assert_eq!(overall(&restore, Stage::Decompress, 1, 2), Some(40));
+        assert_eq!(
+            overall(&restore, Stage::Compress, 1, 2),
+            None,
+            "the safety backup"
+        );
+        assert_eq!(overall(&restore, Stage::Apply, 1, 1), Some(100));
     }
 }
