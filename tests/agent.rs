@@ -269,6 +269,23 @@ fn a_second_agent_says_one_is_running_and_exits_0() {
 }
 
 #[test]
+fn sigterm_ends_the_agent_as_quit_does() {
+    let desktop = Desktop::start(Panel::Shown);
+    let (home, _db) = configured_home(&["apple"]);
+    let mut agent = desktop.agent(&home, &[]);
+    desktop.wait_for_tray("the icon", |_| true);
+    let killed = Command::new("kill")
+        .args(["-TERM", &agent.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert_eq!(agent.wait_for_exit(PATIENCE), Some(0));
+    let log = fs::read_to_string(home.path().join("logs/lifeboat.log")).expect("log");
+    assert!(log.contains("agent stopped"), "{log}");
+    assert!(desktop.tray().is_none(), "the icon left the bus");
+}
+
+#[test]
 fn autostart_on_and_off_write_and_remove_the_login_entry() {
     let desktop = Desktop::start(Panel::Shown);
     let home = Home::new();

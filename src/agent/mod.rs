@@ -8,7 +8,7 @@
 //!
 //! Modules, by what they own: `command` (the messages), `scheduler` (when to back up), `alerts`
 //! (which notifications), `view` (what the tray shows) are pure; `tray`, `notify`, `autostart`,
-//! `instance` and `worker` are the edges.
+//! `instance`, `signals` and `worker` are the edges.
 
 mod alerts;
 pub mod autostart;
@@ -17,6 +17,7 @@ pub mod icons;
 mod instance;
 mod notify;
 mod scheduler;
+mod signals;
 mod tray;
 mod view;
 mod worker;
@@ -88,6 +89,8 @@ pub fn run(options: Options) -> Result<(), AgentError> {
     offer_autostart(&home, options.home_argument.as_deref());
 
     let (sender, inputs) = mpsc::channel();
+    // Before any other thread starts: they inherit the blocked signals.
+    signals::forward_to(sender.clone());
     let worker = Worker::start(home.clone(), sender.clone()).map_err(AgentError::Thread)?;
     let mut agent = Agent::new(&options, Notifier::new(sender.clone()), worker);
 
