@@ -269,6 +269,28 @@ fn a_second_agent_says_one_is_running_and_exits_0() {
 }
 
 #[test]
+fn the_menu_opens_the_backups_folder_the_log_and_the_settings() {
+    let desktop = Desktop::start(Panel::Shown);
+    let (home, _db) = configured_home(&["apple"]);
+    let _agent = desktop.agent(&home, &[]);
+    desktop.wait_for_tray("the icon", |_| true);
+    let wanted = [
+        ("Open backups folder", home.backups()),
+        ("View log", home.path().join("logs/lifeboat.log")),
+        ("Open settings (config.toml)", home.config_file()),
+    ];
+    for (count, (label, path)) in wanted.iter().enumerate() {
+        desktop.click(&[label]);
+        let deadline = Instant::now() + PATIENCE;
+        while desktop.opened().len() <= count {
+            assert!(Instant::now() < deadline, "{label} opened nothing");
+            thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(desktop.opened()[count], s(path), "{label}");
+    }
+}
+
+#[test]
 fn sigterm_ends_the_agent_as_quit_does() {
     let desktop = Desktop::start(Panel::Shown);
     let (home, _db) = configured_home(&["apple"]);

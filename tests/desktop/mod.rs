@@ -54,6 +54,21 @@ impl Desktop {
         BufReader::new(bus.stdout.take().expect("stdout"))
             .read_line(&mut address)
             .expect("bus address");
+        // A stand-in for the desktop's opener (the `open` crate runs xdg-open first): it writes down
+        // what it was asked to open, and no real program starts during the tests.
+        let bin = user_home.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin folder");
+        let opener = bin.join("xdg-open");
+        std::fs::write(
+            &opener,
+            format!(
+                "#!/bin/sh\necho \"$1\" >> '{}'\n",
+                user_home.path().join("opened.txt").display()
+            ),
+        )
+        .expect("fake xdg-open");
+        std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
         let mut desktop = Desktop {
             user_home,
             address: address.trim().to_string(),
@@ -110,6 +125,15 @@ impl Desktop {
         self.user_home.path()
     }
 
+    /// What the desktop's opener was asked to open, in order.
+    pub fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(self.user_home().join("opened.txt"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn autostart_entry(&self) -> PathBuf {
         self.user_home().join(".config/autostart/lifeboat.desktop")
     }
@@ -117,7 +141,13 @@ impl Desktop {
     /// `lifeboat --home HOME ARGS...` as started in this desktop session.
     pub fn lifeboat(&self, home: &common::Home, args: &[&str]) -> Command {
         let mut command = home.command(args);
+        let path = format!(
+            "{}:{}",
+            self.user_home().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         command
+            .env("PATH", path)
             .env("HOME", self.user_home())
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .env("LIFEBOAT_LOG", "debug");
