@@ -291,6 +291,42 @@ fn the_menu_opens_the_backups_folder_the_log_and_the_settings() {
 }
 
 #[test]
+fn the_schedule_menu_turns_the_schedule_on_and_off() {
+    let desktop = Desktop::start(Panel::Shown);
+    let (home, db) = configured_home(&["apple"]);
+    home.backup(&db);
+    let _agent = desktop.agent(&home, &[]);
+    desktop.wait_for_tray("schedule off", |tray| {
+        tray.tooltip().contains("schedule off")
+    });
+    desktop.click(&["Schedule", "Weekly on Monday at 02:00"]);
+    let tray = desktop.wait_for_tray("a next run", |tray| tray.tooltip().contains("· next Mon "));
+    let checked: Vec<&str> = tray.item("Schedule").expect("Schedule")["children"]
+        .as_array()
+        .expect("choices")
+        .iter()
+        .filter(|item| item["checked"] == true)
+        .map(|item| item["label"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        checked,
+        ["Weekly on Monday at 02:00"],
+        "one choice is checked"
+    );
+    let shown = home.run(&["schedule", "show", "--json"]).ok().json();
+    assert_eq!(shown["enabled"], true);
+    assert_eq!(shown["frequency"], "weekly");
+    desktop.click(&["Schedule", "Off"]);
+    desktop.wait_for_tray("schedule off", |tray| {
+        tray.tooltip().contains("schedule off")
+    });
+    assert_eq!(
+        home.run(&["schedule", "show", "--json"]).ok().json()["enabled"],
+        false
+    );
+}
+
+#[test]
 fn sigterm_ends_the_agent_as_quit_does() {
     let desktop = Desktop::start(Panel::Shown);
     let (home, _db) = configured_home(&["apple"]);
