@@ -316,17 +316,7 @@ impl Agent {
             self.start(Job::Backup(Trigger::Schedule));
             return;
         }
-        let grace_over = self
-            .started
-            .saturating_add(DRILL_GRACE)
-            .unwrap_or(Timestamp::MAX);
-        let drill_due = match self.last_drill {
-            Some(last) => last
-                .saturating_add(DRILL_EVERY)
-                .unwrap_or(Timestamp::MAX)
-                .max(grace_over),
-            None => grace_over,
-        };
+        let drill_due = drill_due(self.started, self.last_drill);
         if now.timestamp() >= drill_due {
             self.last_drill = Some(now.timestamp());
             if let Some(newest) = self
@@ -537,6 +527,21 @@ impl Agent {
     }
 }
 
+/// When the next restore drill is due: a week after the last check of a backup, and never in the
+/// first minutes after the agent started (starting must be quiet).
+fn drill_due(started: Timestamp, last_check: Option<Timestamp>) -> Timestamp {
+    let grace_over = started
+        .saturating_add(DRILL_GRACE)
+        .unwrap_or(Timestamp::MAX);
+    match last_check {
+        Some(last) => last
+            .saturating_add(DRILL_EVERY)
+            .unwrap_or(Timestamp::MAX)
+            .max(grace_over),
+        None => grace_over,
+    }
+}
+
 /// The safety backup made by the last successful restore, while it still exists.
 fn undo_point(home: &Home, backups: &[Entry]) -> Option<Entry> {
     let runs = History::new(home.history_file()).runs().ok()?;
@@ -606,4 +611,29 @@ fn offer_autostart(home: &Home, home_argument: Option<&Path>) {
         Err(error) => tracing::warn!("{error}"),
     }
     let _ = std::fs::write(&marker, "");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn the_drill_runs_weekly_but_never_right_after_start() {
+        let started = at("2026-11-25T09:00:00Z");
+        assert_eq!(drill_due(started, None), at("2026-11-25T09:10:00Z"));
+        let checked = at("2026-11-20T08:00:00Z");
+        assert_eq!(
+            drill_due(started, Some(checked)),
+            at("2026-11-27T08:00:00Z")
+        );
+        let long_ago = at("2026-10-01T08:00:00Z");
+        assert_eq!(
+            drill_due(started, Some(long_ago)),
+            at("2026-11-25T09:10:00Z")
+        );
+    }
 }
