@@ -1,6 +1,7 @@
 //! Writes the tray icon's pictures into icons/: `lifeboat-<colour>-<size>.png` for each state at
-//! 16, 24 and 32 px, and `preview.png`, every one of them at four times their size on a light and
-//! on a dark panel, for a reviewer to look at.
+//! 16, 24 and 32 px; `preview.png`, every one of them at four times their size on a light and on a
+//! dark panel, for a reviewer to look at; and for the installers `lifeboat-<colour>.ico` (16, 24,
+//! 32, 48 and 256 px) and `lifeboat-<colour>.icns` (16 to 256 px), both holding PNG images.
 //!
 //!     cargo run --example icons
 //!
@@ -29,6 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let path = folder.join(format!("lifeboat-{}-{size}.png", colour.name()));
             write_png(&path, &icons::render(colour, size), size, size)?;
         }
+        let name = colour.name();
+        std::fs::write(folder.join(format!("lifeboat-{name}.ico")), ico(colour)?)?;
+        std::fs::write(folder.join(format!("lifeboat-{name}.icns")), icns(colour)?)?;
     }
     // The preview: one row per panel colour; in each, the four states at 16, 24 and 32 px.
     let cell = 32 * ZOOM + GAP;
@@ -93,4 +97,66 @@ fn write_png(
     encoder.set_depth(png::BitDepth::Eight);
     encoder.write_header()?.write_image_data(pixels)?;
     Ok(())
+}
+
+/// The icon at `size` px as PNG bytes.
+fn png_bytes(colour: Colour, size: u32) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, size, size);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()?
+        .write_image_data(&icons::render(colour, size))?;
+    Ok(bytes)
+}
+
+/// A Windows .ico: a directory of entries, each a PNG image (allowed since Windows Vista).
+fn ico(colour: Colour) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let sizes = [16u32, 24, 32, 48, 256];
+    let images = sizes
+        .iter()
+        .map(|size| png_bytes(colour, *size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut file = Vec::new();
+    file.extend_from_slice(&0u16.to_le_bytes());
+    file.extend_from_slice(&1u16.to_le_bytes());
+    file.extend_from_slice(&(sizes.len() as u16).to_le_bytes());
+    let mut offset = 6 + 16 * sizes.len() as u32;
+    for (size, image) in sizes.iter().zip(&images) {
+        // 256 is written as 0: the field is one byte.
+        let side = if *size >= 256 { 0 } else { *size as u8 };
+        file.extend_from_slice(&[side, side, 0, 0]);
+        file.extend_from_slice(&1u16.to_le_bytes());
+        file.extend_from_slice(&32u16.to_le_bytes());
+        file.extend_from_slice(&(image.len() as u32).to_le_bytes());
+        file.extend_from_slice(&offset.to_le_bytes());
+        offset += image.len() as u32;
+    }
+    for image in images {
+        file.extend_from_slice(&image);
+    }
+    Ok(file)
+}
+
+/// A macOS .icns: typed chunks, each a PNG image, lengths big-endian and counting the header.
+fn icns(colour: Colour) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let chunks = [
+        (*b"icp4", 16),
+        (*b"icp5", 32),
+        (*b"icp6", 64),
+        (*b"ic07", 128),
+        (*b"ic08", 256),
+    ];
+    let mut body = Vec::new();
+    for (kind, size) in chunks {
+        let image = png_bytes(colour, size)?;
+        body.extend_from_slice(&kind);
+        body.extend_from_slice(&(image.len() as u32 + 8).to_be_bytes());
+        body.extend_from_slice(&image);
+    }
+    let mut file = b"icns".to_vec();
+    file.extend_from_slice(&(body.len() as u32 + 8).to_be_bytes());
+    file.extend_from_slice(&body);
+    Ok(file)
 }

@@ -38,6 +38,22 @@ fn the_checked_in_icons_are_what_the_tray_draws() {
             );
         }
     }
+    for colour in Colour::ALL {
+        let ico = std::fs::read(folder.join(format!("lifeboat-{}.ico", colour.name())))
+            .expect("the .ico for the Windows installer");
+        assert_eq!(
+            &ico[..6],
+            &[0, 0, 1, 0, 5, 0],
+            "an icon directory of five images"
+        );
+        let icns = std::fs::read(folder.join(format!("lifeboat-{}.icns", colour.name())))
+            .expect("the .icns for the macOS bundle");
+        assert_eq!(&icns[..4], b"icns");
+        assert_eq!(
+            u32::from_be_bytes([icns[4], icns[5], icns[6], icns[7]]) as usize,
+            icns.len()
+        );
+    }
     let (width, height, _) = decode(&folder.join("preview.png"));
     assert!(
         width > 4 * 32 * 12 && height > 2 * 4 * 32,
