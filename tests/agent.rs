@@ -241,6 +241,37 @@ fn without_a_tray_host_the_agent_says_so_once_and_keeps_running() {
 }
 
 #[test]
+fn with_no_session_bus_the_agent_says_so_once_in_its_log_and_keeps_running() {
+    let (home, db) = configured_home(&["apple"]);
+    home.backup(&db);
+    let user = tempfile::tempdir().expect("HOME");
+    let mut command = home.command(&["agent"]);
+    command
+        .env("HOME", user.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut agent = desktop::Agent {
+        child: command.spawn().expect("agent"),
+    };
+    let log_file = home.path().join("logs/lifeboat.log");
+    let deadline = Instant::now() + PATIENCE;
+    let log = loop {
+        let log = fs::read_to_string(&log_file).unwrap_or_default();
+        if log.contains("cannot show notifications") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "nothing logged: {log}");
+        thread::sleep(Duration::from_millis(100));
+    };
+    thread::sleep(Duration::from_secs(2));
+    assert!(agent.is_running(), "the schedule goes on without a desktop");
+    assert_eq!(log.matches("no tray host (NoBus)").count(), 1, "{log}");
+    let log = fs::read_to_string(&log_file).expect("log");
+    assert_eq!(log.matches("cannot show notifications").count(), 1, "{log}");
+}
+
+#[test]
 fn headless_shows_no_tray_icon() {
     let desktop = Desktop::start(Panel::Shown);
     let (home, _db) = configured_home(&["apple"]);
