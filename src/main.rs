@@ -1,5 +1,7 @@
-//! The `lifeboat` binary: parses the command line and hands over to the front end in `cli`.
+//! The `lifeboat` binary: parses the command line and hands over to a front end: `cli` for one
+//! command, `agent` for the tray agent.
 
+mod agent;
 mod cli;
 
 fn main() -> std::process::ExitCode {

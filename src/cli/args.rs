@@ -16,8 +16,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "LIFEBOAT_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
 
+    /// Without a command, Lifeboat runs as the tray agent.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +106,27 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Run the tray agent: the schedule, the tray icon and notifications (the default)
+    Agent {
+        /// No tray icon, even where a desktop could show one
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Turn starting the agent at login on or off, or show whether it is on
+    Autostart {
+        #[command(subcommand)]
+        action: AutostartAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutostartAction {
+    /// Start the agent at login
+    On,
+    /// Do not start the agent at login
+    Off,
+    /// Say whether the agent starts at login
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -20,7 +20,8 @@ use lifeboat::manifest::Kind;
 use lifeboat::schedule::{Day, TimeOfDay};
 use lifeboat::{Engine, Error};
 
-use args::{Cli, Command, ConfigAction, DriveAction, ScheduleAction, Source};
+use crate::agent;
+use args::{AutostartAction, Cli, Command, ConfigAction, DriveAction, ScheduleAction, Source};
 use bar::Bar;
 
 const EXIT_FAILED: u8 = 1;
@@ -87,7 +88,7 @@ fn home_of(cli: &Cli) -> anyhow::Result<Home> {
     }
 }
 
-fn start_log(home: &Home) {
+pub(crate) fn start_log(home: &Home) {
     let folder = home.logs_folder();
     if std::fs::create_dir_all(&folder).is_err() {
         return;
@@ -110,15 +111,25 @@ fn start_log(home: &Home) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let home = home_of(&cli)?;
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::Agent { headless: false });
+    match command {
         Command::Config { action } => return config_command(&home, action),
         Command::Schedule { action } => return schedule_command(&home, action),
+        Command::Agent { headless } => {
+            agent::run(agent::Options {
+                home,
+                home_argument: cli.home.clone(),
+                headless,
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Autostart { action } => return autostart_command(cli.home.as_deref(), action),
         _ => {}
     }
     let engine = Engine::open(home.clone())?;
     start_log(&home);
     let bar = Bar::new();
-    match cli.command {
+    match command {
         Command::Backup { db, json } => {
             let entry = engine.backup(db.as_deref(), Kind::Manual, &bar)?;
             tracing::info!("backup {} made", entry.manifest.id);
@@ -244,7 +255,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             render::prune(&plan, dry_run, json.json)?;
         }
         Command::Health { json } => render::health(&engine.health()?, json.json)?,
-        Command::Config { .. } | Command::Schedule { .. } => {}
+        Command::Config { .. }
+        | Command::Schedule { .. }
+        | Command::Agent { .. }
+        | Command::Autostart { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn autostart_command(home: Option<&Path>, action: AutostartAction) -> anyhow::Result<ExitCode> {
+    let place = agent::autostart::location()
+        .map(|path| format!(" ({})", path.display()))
+        .unwrap_or_default();
+    match action {
+        AutostartAction::On => {
+            agent::autostart::set(true, home)?;
+            println!("The agent starts at login{place}.");
+        }
+        AutostartAction::Off => {
+            agent::autostart::set(false, home)?;
+            println!("The agent does not start at login.");
+        }
+        AutostartAction::Status => {
+            if agent::autostart::is_on()? {
+                println!("on: the agent starts at login{place}");
+            } else {
+                println!("off: the agent does not start at login");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
