@@ -129,7 +129,7 @@ pub fn compress(
         hasher: Sha256::new(),
         bytes: 0,
     };
-    let output = durable::create(artifact)?;
+    let output = durable::SteadyFile::new(durable::create(artifact)?);
     let sink = HashingWriter {
         inner: BufWriter::with_capacity(CHUNK, output),
         hasher: Sha256::new(),
@@ -158,7 +158,8 @@ pub fn compress(
     let file = sink
         .inner
         .into_inner()
-        .map_err(|error| write_error(error.into_error()))?;
+        .map_err(|error| write_error(error.into_error()))?
+        .into_file();
     durable::sync(&file, artifact)?;
     Ok(Transformed {
         artifact: Digested {
@@ -193,7 +194,7 @@ pub fn decompress(
     };
     let mut decoder = zstd::stream::read::Decoder::new(counting)
         .map_err(|error| corrupt(format!("it cannot be decompressed ({error})")))?;
-    let output = durable::create(image)?;
+    let output = durable::SteadyFile::new(durable::create(image)?);
     let mut sink = HashingWriter {
         inner: BufWriter::with_capacity(CHUNK, output),
         hasher: Sha256::new(),
@@ -230,7 +231,8 @@ pub fn decompress(
     let file = sink
         .inner
         .into_inner()
-        .map_err(|error| Error::io("cannot write", image, error.into_error()))?;
+        .map_err(|error| Error::io("cannot write", image, error.into_error()))?
+        .into_file();
     durable::sync(&file, image)?;
     Ok(Transformed {
         artifact: Digested {

@@ -189,6 +189,7 @@ impl Engine {
         let artifact = catalog.temporary_artifact(&id);
         let made = (|| {
             let started = std::time::Instant::now();
+            crate::background::lower_priority();
             observer.progress(Stage::Snapshot, 0, 1);
             live::snapshot(database, &image, &access, observer)?;
             tracing::debug!("{id}: snapshot taken in {:?}", started.elapsed());

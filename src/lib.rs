@@ -17,6 +17,7 @@
 //!   with a remote (upload, list, restore and verify from it, retention there).
 
 pub mod archive;
+pub mod background;
 pub mod catalog;
 pub mod check;
 pub mod config;
