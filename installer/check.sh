@@ -26,7 +26,7 @@ fail() {
 }
 
 check_deb() {
-  if ! cargo deb --version >/dev/null 2>&1; then
+  if ! command -v cargo-deb >/dev/null; then
     # Major version 3 pinned: it still packages the dev profile (with a warning; see the README).
     cargo install cargo-deb --locked --version '^3'
   fi
