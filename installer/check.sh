@@ -27,7 +27,8 @@ fail() {
 
 check_deb() {
   if ! command -v cargo-deb >/dev/null; then
-    # Major version 3 pinned: it still packages the dev profile (with a warning; see the README).
+    # Major version 3 (3.8.0 seen here) still packages the dev profile, with a warning that a later
+    # version may refuse it; see the README.
     cargo install cargo-deb --locked --version '^3'
   fi
   cargo build --locked
@@ -37,9 +38,10 @@ check_deb() {
   deb=$(ls "$work"/lifeboat_*.deb) || fail "no .deb in $work"
   echo "deb: built $(basename "$deb")"
 
-  # Errors fail the check; warnings are shown. Overrides ship in the package
-  # (installer/linux/lintian-overrides), each with its reason.
-  lintian --fail-on error --no-tag-display-limit "$deb" || fail "lintian reported errors"
+  # Errors fail the check; warnings are shown (today: no manual page, and a first changelog entry
+  # that closes no Debian bug, neither of which applies to a package built outside Debian).
+  # No overrides: an override would need its reason written beside it.
+  lintian --fail-on error --tag-display-limit 0 "$deb" || fail "lintian reported errors"
   echo "deb: lintian found no errors"
 
   # What the package holds, and that nothing runs at install or removal (no maintainer scripts,
