@@ -23,6 +23,8 @@ pub const BUNDLE_ID: &str = "org.lifeboat.Lifeboat";
 /// The LaunchAgent's label, which is also its file's stem (installer/macos).
 pub const LAUNCH_AGENT_LABEL: &str = "org.lifeboat.Lifeboat.agent";
 
+// `Read` and `NoHome` come only from the Linux code.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 #[derive(Debug, thiserror::Error)]
 pub enum AutostartError {
     #[error("cannot find this program's own path: {0}")]
