@@ -6,8 +6,9 @@
 #
 # deb  the Debian package from the debug binary the tests already built (cargo-deb --no-build
 #      --profile dev: CI stays fast, and a release build would take 12 minutes more); lintian with
-#      no errors; unpacked into a temporary root, whose binary must run. Needs cargo-deb (installed
-#      here when missing), lintian, dpkg-dev.
+#      no errors; unpacked into a temporary root, whose desktop entries must validate and whose
+#      binary must run. Needs cargo-deb (installed here when missing), lintian, dpkg-dev and
+#      desktop-file-utils.
 # msi  installer/windows/lifeboat.wxs compiled by wixl around a stand-in for lifeboat.exe (no
 #      Windows build here); the MSI's Registry and Shortcut tables must hold the Run value and the
 #      Start-menu shortcut. Needs wixl and msitools.
@@ -62,13 +63,15 @@ check_deb() {
   echo "deb: binary, menu entry, autostart entry and icons 16..256 px in place; no maintainer scripts"
 
   dpkg-deb -x "$deb" "$work/root"
+  desktop-file-validate "$work/root/usr/share/applications/lifeboat.desktop" \
+    "$work/root/etc/xdg/autostart/lifeboat.desktop" || fail "desktop-file-validate"
   local lifeboat="$work/root/usr/bin/lifeboat"
   "$lifeboat" --version | grep -q "^lifeboat $version\$" || fail "lifeboat --version"
   # health is a report: its exit code says healthy or not, so only the JSON is checked here.
   "$lifeboat" --home "$work/home" health --json >"$work/health.json" || true
   python3 -c 'import json, sys; report = json.load(open(sys.argv[1])); assert report["status"] in ("healthy", "warning", "error"), report' \
     "$work/health.json" || fail "lifeboat health --json from the unpacked package"
-  echo "deb: the unpacked binary runs (--version, health --json)"
+  echo "deb: the desktop entries validate; the unpacked binary runs (--version, health --json)"
 }
 
 check_msi() {
