@@ -1,5 +1,6 @@
 //! Writes the tray icon's pictures into icons/: `lifeboat-<colour>-<size>.png` for each state at
-//! 16, 24 and 32 px; `preview.png`, every one of them at four times their size on a light and on a
+//! 16, 24 and 32 px, and the blue one (the app's own icon, the colour of "starting") also at 48,
+//! 64, 128 and 256 px for the Linux package's hicolor theme; `preview.png`, every one of them at four times their size on a light and on a
 //! dark panel, for a reviewer to look at; and for the installers `lifeboat-<colour>.ico` (16, 24,
 //! 32, 48 and 256 px) and `lifeboat-<colour>.icns` (16 to 256 px), both holding PNG images.
 //!
@@ -19,6 +20,8 @@ use std::path::Path;
 use icons::Colour;
 
 const SIZES: [u32; 3] = [16, 24, 32];
+/// The larger sizes of the application icon, which only the installers use.
+const APP_SIZES: [u32; 4] = [48, 64, 128, 256];
 const ZOOM: u32 = 4;
 const GAP: u32 = 8;
 
@@ -33,6 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = colour.name();
         std::fs::write(folder.join(format!("lifeboat-{name}.ico")), ico(colour)?)?;
         std::fs::write(folder.join(format!("lifeboat-{name}.icns")), icns(colour)?)?;
+    }
+    for size in APP_SIZES {
+        let path = folder.join(format!("lifeboat-blue-{size}.png"));
+        write_png(&path, &icons::render(Colour::Blue, size), size, size)?;
     }
     // The preview: one row per panel colour; in each, the four states at 16, 24 and 32 px.
     let cell = 32 * ZOOM + GAP;

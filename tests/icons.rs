@@ -26,17 +26,20 @@ fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
 #[test]
 fn the_checked_in_icons_are_what_the_tray_draws() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("icons");
-    for colour in Colour::ALL {
-        for size in [16, 24, 32] {
-            let path = folder.join(format!("lifeboat-{}-{size}.png", colour.name()));
-            let (width, height, pixels) = decode(&path);
-            assert_eq!((width, height), (size, size));
-            assert!(
-                pixels == icons::render(colour, size),
-                "{} differs from the drawing code: run `cargo run --example icons`",
-                path.display()
-            );
-        }
+    let app_icon = [48, 64, 128, 256].map(|size| (Colour::Blue, size));
+    let tray_icons = Colour::ALL
+        .into_iter()
+        .flat_map(|colour| [16, 24, 32].map(|size| (colour, size)));
+    // The tray's icons, and the app's icon at the larger sizes the Linux package installs.
+    for (colour, size) in tray_icons.chain(app_icon) {
+        let path = folder.join(format!("lifeboat-{}-{size}.png", colour.name()));
+        let (width, height, pixels) = decode(&path);
+        assert_eq!((width, height), (size, size));
+        assert!(
+            pixels == icons::render(colour, size),
+            "{} differs from the drawing code: run `cargo run --example icons`",
+            path.display()
+        );
     }
     for colour in Colour::ALL {
         let ico = std::fs::read(folder.join(format!("lifeboat-{}.ico", colour.name())))

@@ -149,6 +149,10 @@ impl Desktop {
         command
             .env("PATH", path)
             .env("HOME", self.user_home())
+            // Start at login looks at $XDG_CONFIG_HOME and the system-wide $XDG_CONFIG_DIRS too:
+            // point both inside this desktop, so an installed /etc/xdg/autostart entry is not seen.
+            .env_remove("XDG_CONFIG_HOME")
+            .env("XDG_CONFIG_DIRS", self.user_home().join("etc-xdg"))
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .env("LIFEBOAT_LOG", "debug");
         command
