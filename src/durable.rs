@@ -13,9 +13,16 @@ use crate::error::{Error, Result};
 /// Prefix of every temporary file Lifeboat creates; nothing else in its folders starts with it.
 pub const TEMP_PREFIX: &str = ".lifeboat-tmp-";
 
+/// Ending of every temporary name, so that nothing that reads a folder by file type (a desktop
+/// reading `*.desktop` from an autostart folder, say) takes a half-written file for a real one.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
 /// A temporary path in `folder` for a file that will become `final_name`.
 pub fn temp_path(folder: &Path, final_name: &str) -> PathBuf {
-    folder.join(format!("{TEMP_PREFIX}{}-{final_name}", std::process::id()))
+    folder.join(format!(
+        "{TEMP_PREFIX}{}-{final_name}{TEMP_SUFFIX}",
+        std::process::id()
+    ))
 }
 
 /// Creates (or truncates) a file for writing.

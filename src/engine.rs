@@ -712,9 +712,9 @@ fn remove_restore_leftovers(folder: &Path) -> Result<()> {
     };
     for item in reader.flatten() {
         let name = item.file_name().to_string_lossy().into_owned();
+        // The scratch image and the journal SQLite may leave beside it.
         if name.starts_with(durable::TEMP_PREFIX)
-            && (name.ends_with(RESTORE_SUFFIX)
-                || name.ends_with(&format!("{RESTORE_SUFFIX}-journal")))
+            && name.contains(&format!("{RESTORE_SUFFIX}{}", durable::TEMP_SUFFIX))
         {
             durable::remove_if_present(&item.path())?;
         }
