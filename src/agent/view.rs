@@ -176,7 +176,7 @@ fn restore_choices<'a>(local: &'a [Entry], remote: &'a [RemoteEntry]) -> Vec<Cho
             });
         }
     }
-    choices.sort_by(|one, other| other.manifest.created_at.cmp(&one.manifest.created_at));
+    choices.sort_by_key(|choice| std::cmp::Reverse(choice.manifest.created_at));
     choices.truncate(RESTORE_CHOICES);
     choices
 }
