@@ -357,23 +357,8 @@ impl Agent {
         let drill_due = drill_due(self.started, self.last_drill);
         if now.timestamp() >= drill_due {
             self.last_drill = Some(now.timestamp());
-            let local = self
-                .backups
-                .iter()
-                .find(|entry| entry.manifest.kind != Kind::Safety)
-                .map(|entry| entry.manifest.id.clone());
-            // The copy on Drive is drilled with the local one, while access to Drive works.
-            let drive = self
-                .drive()
-                .filter(|drive| !drive.access_revoked)
-                .and_then(|_| {
-                    self.remote
-                        .iter()
-                        .find(|copy| copy.manifest.kind != Kind::Safety)
-                })
-                .map(|copy| copy.manifest.id.clone());
-            if local.is_some() || drive.is_some() {
-                self.start(Job::Drill { local, drive });
+            if let Some(drill) = drill_job(&self.backups, &self.remote, self.drive()) {
+                self.start(drill);
             }
         }
     }
@@ -668,6 +653,28 @@ fn drill_due(started: Timestamp, last_check: Option<Timestamp>) -> Timestamp {
     }
 }
 
+/// What the weekly drill checks: the newest manual or scheduled backup here and, while access to
+/// Drive works, the newest such copy on Drive; `None` when there is nothing to check.
+fn drill_job(
+    backups: &[Entry],
+    remote: &[RemoteEntry],
+    drive: Option<&DriveSummary>,
+) -> Option<Job> {
+    let local = backups
+        .iter()
+        .find(|entry| entry.manifest.kind != Kind::Safety)
+        .map(|entry| entry.manifest.id.clone());
+    let drive = drive
+        .filter(|drive| !drive.access_revoked)
+        .and_then(|_| {
+            remote
+                .iter()
+                .find(|copy| copy.manifest.kind != Kind::Safety)
+        })
+        .map(|copy| copy.manifest.id.clone());
+    (local.is_some() || drive.is_some()).then_some(Job::Drill { local, drive })
+}
+
 /// The safety backup made by the last successful restore, while it still exists.
 fn undo_point(home: &Home, backups: &[Entry]) -> Option<Entry> {
     let runs = History::new(home.history_file()).runs().ok()?;
@@ -745,6 +752,77 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
+    }
+
+    fn backup(id: &str, kind: Kind) -> Entry {
+        Entry {
+            manifest: lifeboat::manifest::Manifest {
+                format: 1,
+                id: id.into(),
+                created_at: at("2026-11-24T02:00:00Z"),
+                kind,
+                artifact: format!("{id}.sqlite.zst"),
+                size: 1,
+                sha256: String::new(),
+                db_size: 1,
+                db_sha256: String::new(),
+                page_size: 4096,
+                page_count: 1,
+                user_version: 0,
+                schema_sha256: String::new(),
+                source_path: String::new(),
+                lifeboat_version: String::new(),
+            },
+            artifact_path: id.into(),
+        }
+    }
+
+    #[test]
+    fn the_drill_checks_the_newest_backup_here_and_on_drive_while_drive_access_works() {
+        let local = [backup("s", Kind::Safety), backup("l", Kind::Scheduled)];
+        let remote = [
+            RemoteEntry {
+                manifest: backup("s2", Kind::Safety).manifest,
+                remote_id: "f1".into(),
+            },
+            RemoteEntry {
+                manifest: backup("d", Kind::Manual).manifest,
+                remote_id: "f2".into(),
+            },
+        ];
+        let mut drive = DriveSummary {
+            account: "person@example.com".into(),
+            access_revoked: false,
+            pending: Vec::new(),
+        };
+        let both = Job::Drill {
+            local: Some("l".into()),
+            drive: Some("d".into()),
+        };
+        assert_eq!(drill_job(&local, &remote, Some(&drive)), Some(both));
+        assert_eq!(
+            drill_job(&local, &remote, None),
+            Some(Job::Drill {
+                local: Some("l".into()),
+                drive: None
+            }),
+            "not connected: only the local backup"
+        );
+        drive.access_revoked = true;
+        assert_eq!(
+            drill_job(&[], &remote, Some(&drive)),
+            None,
+            "access lost and nothing here: nothing to check"
+        );
+        drive.access_revoked = false;
+        assert_eq!(
+            drill_job(&[], &remote, Some(&drive)),
+            Some(Job::Drill {
+                local: None,
+                drive: Some("d".into())
+            }),
+            "a machine whose backups are only on Drive"
+        );
     }
 
     #[test]
