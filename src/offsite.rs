@@ -225,6 +225,60 @@ impl Engine {
         Ok(())
     }
 
+    /// Sends a backup just made to Google Drive, or `None` when Drive is not connected. The backup
+    /// is queued before anything can fail on the way, then the whole queue is worked through, so
+    /// the command line and the tray agent leave the same backups owed after a failure.
+    pub fn upload_new_backup(
+        &self,
+        entry: &Entry,
+        observer: &dyn Observer,
+    ) -> Option<Result<Uploads>> {
+        if !self.drive_connected() {
+            return None;
+        }
+        Some(
+            self.queue_upload(entry)
+                .and_then(|()| self.open_drive())
+                .and_then(|drive| self.upload_pending(&drive, observer)),
+        )
+    }
+
+    /// Works through the upload queue when something is in it; an empty queue costs no request
+    /// and leaves no run in the history (the agent's cycle calls this every time).
+    fn retry_queued(&self, remote: &dyn Remote, observer: &dyn Observer) -> Result<Uploads> {
+        if self.upload_queue().load()?.is_empty() {
+            return Ok(Uploads::default());
+        }
+        self.upload_pending(remote, observer)
+    }
+
+    /// The tray agent's Drive cycle: retries the uploads still queued, then lists the backups on
+    /// Drive (newest first) for the Restore menu. A revoked grant is recorded for `health` by
+    /// either call.
+    pub fn drive_cycle(&self, observer: &dyn Observer) -> Result<(Uploads, Vec<RemoteEntry>)> {
+        let drive = self.open_drive()?;
+        let uploads = self.retry_queued(&drive, observer)?;
+        let listed = self.remote_list(&drive)?;
+        Ok((uploads, listed))
+    }
+
+    /// Restores backup `id` from the local copy when there is one, else from Google Drive when it
+    /// is connected (what `restore ID` without `--from` and the tray's Restore menu do).
+    pub fn restore_local_or_remote(
+        &self,
+        id: &str,
+        chosen: Option<&Path>,
+        observer: &dyn Observer,
+    ) -> Result<Restored> {
+        match self.catalog().find(id) {
+            Err(Error::UnknownBackup(_)) if self.drive_connected() => {
+                let drive = self.open_drive()?;
+                self.restore_from_remote(id, chosen, &drive, observer)
+            }
+            _ => self.restore(id, chosen, observer),
+        }
+    }
+
     /// Queues `entry` for upload (if its kind is uploaded) and works through the queue.
     pub fn upload_backup(
         &self,
@@ -339,13 +393,9 @@ impl Engine {
             None => drive::ROOT_FOLDER.to_string(),
         };
         let drive = self.open_drive()?;
-        let mut problem = None;
-        let mut uploaded = Vec::new();
-        if !self.upload_queue().load()?.is_empty() {
-            let uploads = self.upload_pending(&drive, observer)?;
-            uploaded = uploads.uploaded;
-            problem = uploads.failed.first().map(|(_, sentence)| sentence.clone());
-        }
+        let uploads = self.retry_queued(&drive, observer)?;
+        let uploaded = uploads.uploaded;
+        let mut problem = uploads.failed.first().map(|(_, sentence)| sentence.clone());
         let account = drive.account();
         self.note(&account);
         let (email, quota) = match account {

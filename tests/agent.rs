@@ -1,6 +1,7 @@
 //! The tray agent as a desktop sees it: its StatusNotifierItem and dbusmenu on a private session
 //! bus, the notifications a real notification server receives, its schedule, one agent per user,
-//! and start at login. Every test runs the real `lifeboat agent`.
+//! and start at login. Every test runs the real `lifeboat agent`; the Google Drive ones run it
+//! against the loopback Google, fake browser and keyring of tests/drive.rs.
 
 mod common;
 mod desktop;
@@ -10,9 +11,10 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::google::World;
 use common::{Home, Journal, create_items_db, items_at, s};
 use desktop::{Desktop, JobLockHolder, PATIENCE, Panel};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn kinds(home: &Home) -> Vec<String> {
     home.list()
@@ -67,6 +69,7 @@ fn the_tray_backs_up_restores_undoes_and_reports_a_missing_database_once() {
             "Back up now",
             "Restore",
             "Open backups folder",
+            "Google Drive",
             "",
             "Schedule",
             "Start at login",
@@ -84,7 +87,7 @@ fn the_tray_backs_up_restores_undoes_and_reports_a_missing_database_once() {
         tray.tooltip()
     );
     assert_eq!(tray.item("Restore").expect("Restore")["enabled"], false);
-    let health_line = &tray.menu()[9];
+    let health_line = &tray.menu()[10];
     assert_eq!(
         health_line["enabled"], false,
         "the health line is information only"
@@ -501,5 +504,217 @@ fn a_schedule_changed_from_the_command_line_reaches_the_running_agent() {
             "the agent never saw the change: {weekly:?}"
         );
         thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A desktop on the bus of `world`'s keyring (the agent finds the tray, the notifications and the
+/// Secret Service on one session bus).
+fn drive_desktop(world: &World) -> Desktop {
+    Desktop::join(Panel::Shown, world.keyring.address())
+}
+
+/// The agent in `world`: the fake Google, its browser first on PATH, the keyring.
+fn drive_agent(desktop: &Desktop, world: &World) -> desktop::Agent {
+    let mut command = desktop.lifeboat(&world.home, &["agent"]);
+    command
+        .envs(world.environment())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    desktop::Agent {
+        child: command.spawn().expect("spawn the agent"),
+    }
+}
+
+/// The labels of a submenu's entries.
+fn entries(tray: &desktop::Tray, submenu: &str) -> Vec<String> {
+    tray.item(submenu)
+        .and_then(|item| item["children"].as_array())
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item["label"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn idle(tray: &desktop::Tray) -> bool {
+    tray.colour() != "blue"
+        && tray
+            .item("Back up now")
+            .is_some_and(|item| item["enabled"] == true)
+}
+
+#[test]
+fn a_backup_only_on_drive_is_offered_by_the_tray_and_restored_from_there() {
+    let world = World::new();
+    let db = world.database(&["alpha", "beta"]);
+    world.connect();
+    let backup = world.backup();
+    assert_eq!(backup["location"], "both");
+    let id = backup["id"].as_str().expect("id").to_string();
+    // The local copy is gone (a cleaned folder, another machine's backup): only Drive holds it.
+    world.run(&["delete", &id, "--force"]).ok();
+    assert!(world.home.list().is_empty());
+    common::open(&db)
+        .execute("INSERT INTO items(name) VALUES ('gamma')", [])
+        .expect("insert");
+
+    let desktop = drive_desktop(&world);
+    let _agent = drive_agent(&desktop, &world);
+    let tray = desktop.wait_for_tray("the Drive backup under Restore", |tray| {
+        tray.item("Restore")
+            .is_some_and(|item| item["enabled"] == true)
+    });
+    let choices = entries(&tray, "Restore");
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert!(choices[0].ends_with(" · on Drive"), "{choices:?}");
+    assert!(
+        tray.tooltip()
+            .ends_with("· Google Drive: person@example.com"),
+        "{}",
+        tray.tooltip()
+    );
+    assert_eq!(
+        entries(&tray, "Google Drive"),
+        ["Connected as person@example.com", "Disconnect"]
+    );
+
+    desktop.click(&["Restore", "#0", "Restore this backup"]);
+    desktop.wait_for_notification("Restore finished");
+    assert_eq!(items_at(&db), ["alpha", "beta"]);
+    assert!(
+        world.home.artifact(&id).exists(),
+        "the backup came down into the backups folder"
+    );
+    let tray = desktop.wait_for_tray("the backup here and on Drive", |tray| {
+        entries(tray, "Restore")
+            .first()
+            .is_some_and(|label| label.ends_with(" · also on Drive"))
+    });
+    assert!(
+        tray.labels()
+            .iter()
+            .any(|label| label.starts_with("Undo last restore")),
+        "{:?}",
+        tray.labels()
+    );
+}
+
+#[test]
+fn connect_from_the_menu_goes_through_the_consent_page_and_backups_then_go_to_drive() {
+    let world = World::new();
+    let db = world.database(&["alpha"]);
+    world
+        .home
+        .config_set("drive.client_secret_file", s(&world.secret));
+    world.home.backup(&db);
+    let desktop = drive_desktop(&world);
+    let _agent = drive_agent(&desktop, &world);
+    let tray = desktop.wait_for_tray("Connect…", |tray| {
+        entries(tray, "Google Drive") == ["Not connected", "Connect…"]
+    });
+    assert!(
+        tray.tooltip().ends_with("· Google Drive not connected"),
+        "{}",
+        tray.tooltip()
+    );
+
+    desktop.click(&["Google Drive", "Connect…"]);
+    let tray = desktop.wait_for_tray("the account", |tray| {
+        entries(tray, "Google Drive") == ["Connected as person@example.com", "Disconnect"]
+    });
+    desktop.wait_for_notification("Google Drive connected");
+    let consent = fs::read_to_string(&world.browser_log).expect("the browser was opened");
+    assert!(consent.contains("code_challenge_method=S256"), "{consent}");
+    assert!(
+        tray.tooltip()
+            .ends_with("· Google Drive: person@example.com"),
+        "{}",
+        tray.tooltip()
+    );
+    let status = world.run(&["drive", "status", "--json"]).ok().json();
+    assert_eq!(status["connected"], true);
+
+    // A backup from the menu goes to Drive as well, and the Restore list says so.
+    desktop.wait_for_tray("idle", idle);
+    desktop.click(&["Back up now"]);
+    desktop.wait_for_notification("Backup made");
+    desktop.wait_for_tray("the new backup on Drive", |tray| {
+        entries(tray, "Restore")
+            .first()
+            .is_some_and(|label| label.ends_with(" · also on Drive"))
+    });
+    assert_eq!(world.google.backups().len(), 1);
+
+    // Disconnect revokes the grant at Google.
+    desktop.wait_for_tray("idle", idle);
+    desktop.click(&["Google Drive", "Disconnect"]);
+    desktop.wait_for_tray("Connect… again", |tray| {
+        entries(tray, "Google Drive") == ["Not connected", "Connect…"]
+    });
+    assert_eq!(world.google.counter("revokes"), 1);
+}
+
+#[test]
+fn a_revoked_grant_turns_the_icon_red_with_one_notification_whose_reconnect_mends_it() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    assert_eq!(world.backup()["location"], "both");
+    world.google.control("revoke_refresh_tokens", json!({}));
+    world.google.control("expire_access_tokens", json!({}));
+
+    let desktop = drive_desktop(&world);
+    let _agent = drive_agent(&desktop, &world);
+    let red = desktop.wait_for_tray("red", |tray| tray.colour() == "red");
+    assert!(
+        red.labels()
+            .iter()
+            .any(|label| label
+                .starts_with("Not protected: Google Drive access was revoked or expired")),
+        "{:?}",
+        red.labels()
+    );
+    assert!(
+        red.tooltip().ends_with("· Google Drive: reconnect needed"),
+        "{}",
+        red.tooltip()
+    );
+    let lost = desktop.wait_for_notification("Google Drive access lost");
+    assert_eq!(lost["urgency"], 2);
+    assert_eq!(lost["actions"]["drive-connect"], "Reconnect");
+    assert_eq!(lost["actions"]["log"], "Open log");
+
+    // A backup whose upload is refused again raises no second notice of the lost access.
+    desktop.wait_for_tray("idle", idle);
+    desktop.click(&["Back up now"]);
+    let made = desktop.wait_for_notification("Backup made");
+    assert!(
+        made["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not on Google Drive yet"),
+        "{made}"
+    );
+    thread::sleep(Duration::from_secs(2));
+    let told = summaries(&desktop)
+        .iter()
+        .filter(|summary| *summary == "Google Drive access lost")
+        .count();
+    assert_eq!(told, 1, "{:?}", summaries(&desktop));
+
+    // Reconnect on the notification: consent again, the queued upload goes, the icon is green.
+    desktop.choose(lost["id"].as_u64().expect("id"), "drive-connect");
+    desktop.wait_for_tray("green", |tray| tray.colour() == "green");
+    desktop.wait_for_notification("Lifeboat: resolved");
+    let deadline = Instant::now() + PATIENCE;
+    while world.google.backups().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the queued backup never reached Drive"
+        );
+        thread::sleep(Duration::from_millis(200));
     }
 }

@@ -5,7 +5,9 @@
 //! went wrong: the failed backup when a backup failing turned it red, else health's first issue.
 //! While it lasts, further failures stay quiet (the icon is red and the menu names the issue); when
 //! health leaves red, one "resolved" notification follows. A scheduled backup that failed but will
-//! be retried is not a problem yet.
+//! be retried is not a problem yet. Google Drive access lost (a revoked or expired grant) is told
+//! once as what it is, with "Reconnect", even during a problem that began otherwise: only the
+//! person can mend it, and a general "not protected" would not say how.
 
 use lifeboat::health::Status;
 
@@ -53,6 +55,7 @@ impl Notice {
 pub struct Alerts {
     in_problem: bool,
     told_not_configured: bool,
+    told_drive_revoked: bool,
 }
 
 /// One look at the state, after a health refresh or a finished job.
@@ -66,6 +69,8 @@ pub struct Observation<'a> {
     pub retry_pending: bool,
     /// The error of a backup that failed just now, if that is what prompted this look.
     pub backup_failed: Option<&'a str>,
+    /// Google refused Lifeboat's grant (revoked or expired): only reconnecting helps.
+    pub drive_revoked: bool,
 }
 
 impl Alerts {
@@ -84,7 +89,21 @@ impl Alerts {
         } else if !seen.not_configured {
             self.told_not_configured = false;
         }
+        let newly_revoked = seen.drive_revoked && !self.told_drive_revoked;
+        self.told_drive_revoked = seen.drive_revoked;
         match seen.status {
+            Status::Error if newly_revoked => {
+                self.in_problem = true;
+                notices.push(
+                    Notice::new(
+                        "Google Drive access lost",
+                        "Google no longer accepts Lifeboat's access to your Drive (it was revoked, or it expired). Backups are still made on this computer and wait to be uploaded; choose Reconnect to sign in to Google again.",
+                        Urgency::Critical,
+                    )
+                    .action(&Command::DriveConnect.key(), "Reconnect")
+                    .action(&Command::ViewLog.key(), "Open log"),
+                );
+            }
             Status::Error if self.in_problem => {}
             Status::Error if seen.retry_pending => {}
             Status::Error => {
@@ -147,7 +166,38 @@ mod tests {
             not_configured: false,
             retry_pending: false,
             backup_failed: None,
+            drive_revoked: false,
         }
+    }
+
+    #[test]
+    fn drive_access_lost_is_told_once_with_reconnect_even_during_another_problem() {
+        let mut alerts = Alerts::default();
+        let revoked = Observation {
+            first_issue: Some("Google Drive access was revoked or expired: reconnect"),
+            drive_revoked: true,
+            ..look(Status::Error)
+        };
+        let notices = alerts.observe(revoked);
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].summary, "Google Drive access lost");
+        assert_eq!(notices[0].urgency, Urgency::Critical);
+        assert_eq!(
+            notices[0].actions[0],
+            ("drive-connect".to_string(), "Reconnect".to_string())
+        );
+        for _ in 0..5 {
+            assert!(alerts.observe(revoked).is_empty(), "told once");
+        }
+        let reconnected = alerts.observe(look(Status::Healthy));
+        assert_eq!(reconnected.len(), 1);
+        assert!(reconnected[0].resolves);
+
+        // A red stretch that began with a missing database still tells of the lost access.
+        assert_eq!(alerts.observe(look(Status::Error)).len(), 1);
+        let also_revoked = alerts.observe(revoked);
+        assert_eq!(also_revoked.len(), 1);
+        assert_eq!(also_revoked[0].summary, "Google Drive access lost");
     }
 
     #[test]

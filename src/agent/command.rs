@@ -7,6 +7,7 @@
 use lifeboat::catalog::Entry;
 use lifeboat::engine::Restored;
 use lifeboat::progress::Stage;
+use lifeboat::remote::RemoteEntry;
 
 /// What the person asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub enum Command {
     ToggleAutostart,
     ViewLog,
     OpenConfig,
+    /// Connect to Google Drive through the browser's consent page (also "Reconnect").
+    DriveConnect,
+    DriveDisconnect,
     Quit,
 }
 
@@ -46,6 +50,8 @@ impl Command {
             Command::ToggleAutostart => "autostart".into(),
             Command::ViewLog => "log".into(),
             Command::OpenConfig => "open-config".into(),
+            Command::DriveConnect => "drive-connect".into(),
+            Command::DriveDisconnect => "drive-disconnect".into(),
             Command::Quit => "quit".into(),
         }
     }
@@ -66,6 +72,8 @@ impl Command {
             "autostart" => Command::ToggleAutostart,
             "log" => Command::ViewLog,
             "open-config" => Command::OpenConfig,
+            "drive-connect" => Command::DriveConnect,
+            "drive-disconnect" => Command::DriveDisconnect,
             "quit" => Command::Quit,
             _ => return None,
         })
@@ -89,10 +97,16 @@ pub enum Job {
         id: String,
         undo: bool,
     },
-    /// The weekly restore drill: check the newest backup as a restore would, touching nothing live.
+    /// The weekly restore drill: check the newest backup (and the newest copy on Google Drive) as
+    /// a restore would, touching nothing live.
     Drill {
-        id: String,
+        local: Option<String>,
+        drive: Option<String>,
     },
+    /// The Drive cycle: upload what is still queued, then list the backups on Drive.
+    DriveCycle,
+    DriveConnect,
+    DriveDisconnect,
 }
 
 impl Job {
@@ -102,6 +116,9 @@ impl Job {
             Job::Backup(_) => "Backing up…",
             Job::Restore { .. } => "Restoring…",
             Job::Drill { .. } => "Checking a backup…",
+            Job::DriveCycle => "Talking to Google Drive…",
+            Job::DriveConnect => "Connecting to Google Drive…",
+            Job::DriveDisconnect => "Disconnecting Google Drive…",
         }
     }
 }
@@ -109,9 +126,23 @@ impl Job {
 /// How a job ended.
 #[derive(Debug)]
 pub enum Outcome {
-    BackedUp(Box<Entry>),
+    BackedUp {
+        entry: Box<Entry>,
+        /// Why the new backup is not on Google Drive yet (it stays queued), when Drive is connected.
+        upload_problem: Option<String>,
+    },
     Restored(Box<Restored>),
-    Drilled { problem: Option<String> },
+    Drilled {
+        /// What the check of the local backup found wrong.
+        problem: Option<String>,
+        /// What the check of the copy on Google Drive found wrong.
+        drive_problem: Option<String>,
+    },
+    /// The backups on Google Drive, newest first.
+    Listed(Vec<RemoteEntry>),
+    /// Connected to Google Drive as this account.
+    Connected(String),
+    Disconnected,
     Failed(String),
 }
 
@@ -146,6 +177,8 @@ mod tests {
             Command::ToggleAutostart,
             Command::ViewLog,
             Command::OpenConfig,
+            Command::DriveConnect,
+            Command::DriveDisconnect,
             Command::Quit,
         ];
         for command in commands {

@@ -4,11 +4,12 @@
 //! One coordinator thread owns all state and the tray. It sleeps on one channel until a menu
 //! click, a notification button or a job event arrives, or until the next due time (at most a
 //! minute, when it re-reads health and, if its file changed, config.toml). Jobs run on the worker
-//! thread one at a time. The agent decides nothing about backups: it calls the engine.
+//! thread one at a time. The agent decides nothing about backups: it calls the engine, including
+//! for Google Drive (connecting, the upload queue's retries, listing, restoring and drilling).
 //!
-//! Modules, by what they own: `command` (the messages), `scheduler` (when to back up), `alerts`
-//! (which notifications), `view` (what the tray shows) are pure; `tray`, `notify`, `autostart`,
-//! `instance`, `signals` and `worker` are the edges.
+//! Modules, by what they own: `command` (the messages), `scheduler` (when to back up, and when the
+//! Drive cycle runs), `alerts` (which notifications), `view` (what the tray shows) are pure;
+//! `tray`, `notify`, `autostart`, `instance`, `signals` and `worker` are the edges.
 
 mod alerts;
 pub mod autostart;
@@ -34,6 +35,8 @@ use lifeboat::health::{self, DatabaseState, Status};
 use lifeboat::history::{History, Operation, Outcome as RunOutcome};
 use lifeboat::home::Home;
 use lifeboat::manifest::Kind;
+use lifeboat::offsite::DriveSummary;
+use lifeboat::remote::RemoteEntry;
 use lifeboat::{Engine, Error};
 
 use alerts::{Alerts, Notice, Observation, Urgency};
@@ -116,7 +119,12 @@ pub fn run(options: Options) -> Result<(), AgentError> {
     drop(sender);
     agent.observe(None);
     agent.run(inputs);
-    agent.worker.stop();
+    if matches!(agent.running, Some(Job::DriveConnect)) {
+        // Consent waits for the browser and holds nothing of the backups: no need to wait for it.
+        agent.worker.abandon();
+    } else {
+        agent.worker.stop();
+    }
     tracing::info!("agent stopped");
     Ok(())
 }
@@ -129,6 +137,10 @@ struct Agent {
     config_seen: Option<SystemTime>,
     health: Option<Health>,
     backups: Vec<Entry>,
+    /// The backups on Google Drive as the last Drive cycle listed them, newest first.
+    remote: Vec<RemoteEntry>,
+    /// When the Drive cycle last ran; `None` asks for one at once.
+    last_drive_cycle: Option<Timestamp>,
     undo: Option<Entry>,
     scheduler: Scheduler,
     running: Option<Job>,
@@ -152,6 +164,8 @@ impl Agent {
             config_seen: None,
             health: None,
             backups: Vec::new(),
+            remote: Vec::new(),
+            last_drive_cycle: None,
             undo: None,
             scheduler: Scheduler::start(Default::default(), &now, None),
             running: None,
@@ -188,6 +202,9 @@ impl Agent {
             if self.running.is_none() {
                 self.start_due_jobs(&now);
             }
+            // Rendered once per turn, after the jobs that fell due started: a job that follows
+            // another at once (the Drive cycle after a backup) shows no idle moment between them.
+            self.render();
             let until_due = self
                 .scheduler
                 .due_at()
@@ -211,7 +228,6 @@ impl Agent {
                 next_tick = Instant::now() + TICK;
                 self.tick();
             }
-            self.render();
         }
     }
 
@@ -269,7 +285,12 @@ impl Agent {
             return;
         };
         match engine.health() {
-            Ok(health) => self.health = Some(health),
+            Ok(health) => {
+                if health.drive.is_none() {
+                    self.remote.clear();
+                }
+                self.health = Some(health);
+            }
             Err(error) => {
                 tracing::error!("cannot assess health: {error}");
                 self.trouble = Some(error.to_string());
@@ -307,7 +328,18 @@ impl Agent {
             not_configured,
             retry_pending: self.scheduler.retry_pending(),
             backup_failed,
+            drive_revoked: health
+                .drive
+                .as_ref()
+                .is_some_and(|drive| drive.access_revoked),
         })
+    }
+
+    /// Google Drive's state, while it is connected.
+    fn drive(&self) -> Option<&DriveSummary> {
+        self.health
+            .as_ref()
+            .and_then(|health| health.drive.as_ref())
     }
 
     fn start_due_jobs(&mut self, now: &Zoned) {
@@ -316,17 +348,17 @@ impl Agent {
             self.start(Job::Backup(Trigger::Schedule));
             return;
         }
+        let drive_due = scheduler::drive_cycle_due(self.drive(), self.last_drive_cycle);
+        if drive_due.is_some_and(|due| now.timestamp() >= due) {
+            self.last_drive_cycle = Some(now.timestamp());
+            self.start(Job::DriveCycle);
+            return;
+        }
         let drill_due = drill_due(self.started, self.last_drill);
         if now.timestamp() >= drill_due {
             self.last_drill = Some(now.timestamp());
-            if let Some(newest) = self
-                .backups
-                .iter()
-                .find(|entry| entry.manifest.kind != Kind::Safety)
-            {
-                self.start(Job::Drill {
-                    id: newest.manifest.id.clone(),
-                });
+            if let Some(drill) = drill_job(&self.backups, &self.remote, self.drive()) {
+                self.start(drill);
             }
         }
     }
@@ -338,12 +370,15 @@ impl Agent {
         });
         self.running = Some(job.clone());
         self.worker.run(job);
-        self.render();
     }
 
     fn command(&mut self, command: Command) {
         match command {
-            Command::BackUpNow | Command::Restore(_) | Command::UndoRestore
+            Command::BackUpNow
+            | Command::Restore(_)
+            | Command::UndoRestore
+            | Command::DriveConnect
+            | Command::DriveDisconnect
                 if self.running.is_some() =>
             {
                 tracing::info!("a job is running; {command:?} ignored");
@@ -389,6 +424,8 @@ impl Agent {
                 }
                 self.autostart = autostart::is_on().unwrap_or(false);
             }
+            Command::DriveConnect => self.start(Job::DriveConnect),
+            Command::DriveDisconnect => self.start(Job::DriveDisconnect),
             Command::ViewLog => open_detached(self.home.logs_folder().join("lifeboat.log")),
             Command::OpenConfig => {
                 let path = self.home.config_file();
@@ -426,18 +463,32 @@ impl Agent {
         // notification rather than two.
         let mut confirmation = None;
         match (&job, &outcome) {
-            (Job::Backup(trigger), Outcome::BackedUp(entry)) => {
+            (
+                Job::Backup(trigger),
+                Outcome::BackedUp {
+                    entry,
+                    upload_problem,
+                },
+            ) => {
+                // What is on Drive changed (or an upload is owed): the next cycle lists it now.
+                self.last_drive_cycle = None;
                 if *trigger == Trigger::Schedule {
                     self.scheduler.succeeded();
                 } else {
-                    confirmation = Some(Notice::new(
+                    let mut notice = Notice::new(
                         "Backup made",
                         format!(
                             "Lifeboat backed up your database and checked the copy ({}).",
                             health::human_bytes(entry.manifest.size)
                         ),
                         Urgency::Low,
-                    ));
+                    );
+                    if let Some(problem) = upload_problem {
+                        notice.body.push_str(&format!(
+                            " It is not on Google Drive yet ({problem}); Lifeboat tries again later."
+                        ));
+                    }
+                    confirmation = Some(notice);
                 }
             }
             (Job::Backup(trigger), Outcome::Failed(error)) => {
@@ -478,15 +529,75 @@ impl Agent {
                 );
             }
             (
-                Job::Drill { id },
+                Job::Drill { local, drive },
                 Outcome::Drilled {
-                    problem: Some(problem),
+                    problem,
+                    drive_problem,
                 },
             ) => {
-                tracing::error!("restore drill of {id} failed: {problem}");
+                // A failed local drill is in the history, so health (and the icon) turn red.
+                if let (Some(id), Some(problem)) = (local, problem) {
+                    tracing::error!("restore drill of {id} failed: {problem}");
+                }
+                if let (Some(id), Some(problem)) = (drive, drive_problem) {
+                    tracing::error!("restore drill of the Drive copy of {id} failed: {problem}");
+                    let made = self
+                        .remote
+                        .iter()
+                        .find(|copy| &copy.manifest.id == id)
+                        .map(|copy| view::when(copy.manifest.created_at, now.time_zone()))
+                        .unwrap_or_else(|| id.clone());
+                    self.notifier.send(
+                        &Notice::new(
+                            "A backup on Google Drive failed its check",
+                            format!(
+                                "The Drive copy of the backup of {made} is damaged: {problem}. The backups on this computer are not affected."
+                            ),
+                            Urgency::Critical,
+                        )
+                        .action(&Command::ViewLog.key(), "Open log"),
+                    );
+                }
             }
             (Job::Drill { .. }, Outcome::Failed(error)) => {
                 tracing::error!("restore drill could not run: {error}");
+            }
+            (Job::DriveCycle, Outcome::Listed(listed)) => self.remote = listed.clone(),
+            (Job::DriveCycle, Outcome::Failed(error)) => {
+                // A revoked grant was recorded by the engine: health, refreshed above, says so.
+                tracing::warn!("the Drive cycle failed: {error}");
+            }
+            (Job::DriveConnect, Outcome::Connected(account)) => {
+                self.last_drive_cycle = None;
+                self.notifier.send(&Notice::new(
+                    "Google Drive connected",
+                    format!(
+                        "Lifeboat puts every backup on Google Drive too, as {account}, in the folder \"{}\".",
+                        lifeboat::drive::ROOT_FOLDER
+                    ),
+                    Urgency::Low,
+                ));
+            }
+            (Job::DriveConnect, Outcome::Failed(error)) => {
+                self.notifier.send(
+                    &Notice::new(
+                        "Google Drive not connected",
+                        format!(
+                            "{}. Backups are still made on this computer.",
+                            error.trim_end_matches('.')
+                        ),
+                        Urgency::Normal,
+                    )
+                    .action(&Command::OpenConfig.key(), "Open settings")
+                    .action(&Command::ViewLog.key(), "Open log"),
+                );
+            }
+            (Job::DriveDisconnect, Outcome::Disconnected) => {
+                self.remote.clear();
+                self.last_drive_cycle = None;
+            }
+            (Job::DriveDisconnect, Outcome::Failed(error)) => {
+                tracing::error!("disconnecting Google Drive failed: {error}");
             }
             _ => {}
         }
@@ -501,7 +612,6 @@ impl Agent {
         for notice in notices {
             self.notifier.send(&notice);
         }
-        self.render();
     }
 
     fn view(&self) -> View {
@@ -509,6 +619,7 @@ impl Agent {
             health: self.health.as_ref(),
             trouble: self.trouble.as_deref(),
             backups: &self.backups,
+            remote: &self.remote,
             undo: self.undo.as_ref(),
             schedule: *self.scheduler.schedule(),
             autostart: self.autostart,
@@ -540,6 +651,28 @@ fn drill_due(started: Timestamp, last_check: Option<Timestamp>) -> Timestamp {
             .max(grace_over),
         None => grace_over,
     }
+}
+
+/// What the weekly drill checks: the newest manual or scheduled backup here and, while access to
+/// Drive works, the newest such copy on Drive; `None` when there is nothing to check.
+fn drill_job(
+    backups: &[Entry],
+    remote: &[RemoteEntry],
+    drive: Option<&DriveSummary>,
+) -> Option<Job> {
+    let local = backups
+        .iter()
+        .find(|entry| entry.manifest.kind != Kind::Safety)
+        .map(|entry| entry.manifest.id.clone());
+    let drive = drive
+        .filter(|drive| !drive.access_revoked)
+        .and_then(|_| {
+            remote
+                .iter()
+                .find(|copy| copy.manifest.kind != Kind::Safety)
+        })
+        .map(|copy| copy.manifest.id.clone());
+    (local.is_some() || drive.is_some()).then_some(Job::Drill { local, drive })
 }
 
 /// The safety backup made by the last successful restore, while it still exists.
@@ -619,6 +752,77 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
+    }
+
+    fn backup(id: &str, kind: Kind) -> Entry {
+        Entry {
+            manifest: lifeboat::manifest::Manifest {
+                format: 1,
+                id: id.into(),
+                created_at: at("2026-11-24T02:00:00Z"),
+                kind,
+                artifact: format!("{id}.sqlite.zst"),
+                size: 1,
+                sha256: String::new(),
+                db_size: 1,
+                db_sha256: String::new(),
+                page_size: 4096,
+                page_count: 1,
+                user_version: 0,
+                schema_sha256: String::new(),
+                source_path: String::new(),
+                lifeboat_version: String::new(),
+            },
+            artifact_path: id.into(),
+        }
+    }
+
+    #[test]
+    fn the_drill_checks_the_newest_backup_here_and_on_drive_while_drive_access_works() {
+        let local = [backup("s", Kind::Safety), backup("l", Kind::Scheduled)];
+        let remote = [
+            RemoteEntry {
+                manifest: backup("s2", Kind::Safety).manifest,
+                remote_id: "f1".into(),
+            },
+            RemoteEntry {
+                manifest: backup("d", Kind::Manual).manifest,
+                remote_id: "f2".into(),
+            },
+        ];
+        let mut drive = DriveSummary {
+            account: "person@example.com".into(),
+            access_revoked: false,
+            pending: Vec::new(),
+        };
+        let both = Job::Drill {
+            local: Some("l".into()),
+            drive: Some("d".into()),
+        };
+        assert_eq!(drill_job(&local, &remote, Some(&drive)), Some(both));
+        assert_eq!(
+            drill_job(&local, &remote, None),
+            Some(Job::Drill {
+                local: Some("l".into()),
+                drive: None
+            }),
+            "not connected: only the local backup"
+        );
+        drive.access_revoked = true;
+        assert_eq!(
+            drill_job(&[], &remote, Some(&drive)),
+            None,
+            "access lost and nothing here: nothing to check"
+        );
+        drive.access_revoked = false;
+        assert_eq!(
+            drill_job(&[], &remote, Some(&drive)),
+            Some(Job::Drill {
+                local: None,
+                drive: Some("d".into())
+            }),
+            "a machine whose backups are only on Drive"
+        );
     }
 
     #[test]

@@ -5,9 +5,35 @@
 //! The agent sleeps until `due_at()` (or a minute, whichever comes first) and then asks
 //! `take_due(now)`. A machine that slept through one or more due times wakes with `now` past
 //! `next`, runs once and moves `next` past `now`: missed days are not run one by one.
+//!
+//! It also times the agent's Drive cycle (`drive_cycle_due`): uploads still owed are retried, and
+//! the list of backups on Drive refreshed, without a request every minute.
 
 use jiff::{SignedDuration, Timestamp, ZonedDateTime as Zoned};
+use lifeboat::offsite::DriveSummary;
 use lifeboat::schedule::Schedule;
+
+/// How often the Drive cycle lists Drive when no upload is owed: the list changes only through
+/// this machine's own uploads (after which it is listed at once) or another machine's.
+pub const DRIVE_CYCLE_EVERY: SignedDuration = SignedDuration::from_hours(1);
+/// How soon the Drive cycle tries again while uploads are owed (a network or Drive that was away).
+pub const DRIVE_RETRY_EVERY: SignedDuration = SignedDuration::from_mins(10);
+
+/// When the Drive cycle is next due, given when it last ran (`None`: not since the agent started
+/// or since Drive changed, so at once). Never while Drive is not connected or its access was
+/// lost: a dead grant is not worth a request, and only reconnecting mends it.
+pub fn drive_cycle_due(drive: Option<&DriveSummary>, last: Option<Timestamp>) -> Option<Timestamp> {
+    let drive = drive.filter(|drive| !drive.access_revoked)?;
+    let Some(last) = last else {
+        return Some(Timestamp::MIN);
+    };
+    let every = if drive.pending.is_empty() {
+        DRIVE_CYCLE_EVERY
+    } else {
+        DRIVE_RETRY_EVERY
+    };
+    Some(last.saturating_add(every).unwrap_or(Timestamp::MAX))
+}
 
 /// Waits before the second and third try of a failed scheduled backup: three tries within the hour.
 pub const RETRY_DELAYS: [SignedDuration; 2] =
@@ -270,6 +296,47 @@ mod tests {
         };
         scheduler.reschedule(off, &at("2026-11-25T09:30"));
         assert_eq!(scheduler.due_at(), None);
+    }
+
+    #[test]
+    fn the_drive_cycle_runs_at_once_then_hourly_or_every_ten_minutes_while_uploads_are_owed() {
+        let connected = DriveSummary {
+            account: "person@example.com".into(),
+            access_revoked: false,
+            pending: Vec::new(),
+        };
+        let last = at("2026-11-25T09:00").timestamp();
+        assert_eq!(drive_cycle_due(None, Some(last)), None, "not connected");
+        assert_eq!(
+            drive_cycle_due(Some(&connected), None),
+            Some(Timestamp::MIN),
+            "at start, and after Drive changed"
+        );
+        assert_eq!(
+            drive_cycle_due(Some(&connected), Some(last)),
+            Some(at("2026-11-25T10:00").timestamp())
+        );
+        let owed = DriveSummary {
+            pending: vec![lifeboat::remote::queue::Pending {
+                id: "b".into(),
+                attempts: 1,
+                last_error: Some("could not reach Google Drive".into()),
+            }],
+            ..connected.clone()
+        };
+        assert_eq!(
+            drive_cycle_due(Some(&owed), Some(last)),
+            Some(at("2026-11-25T09:10").timestamp())
+        );
+        let revoked = DriveSummary {
+            access_revoked: true,
+            ..owed
+        };
+        assert_eq!(
+            drive_cycle_due(Some(&revoked), None),
+            None,
+            "only reconnecting helps"
+        );
     }
 
     #[test]

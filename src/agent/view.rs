@@ -6,13 +6,15 @@ use jiff::{Timestamp, ZonedDateTime as Zoned};
 use lifeboat::catalog::Entry;
 use lifeboat::engine::Health;
 use lifeboat::health::{self, DatabaseState, Status};
-use lifeboat::manifest::Kind;
+use lifeboat::manifest::{Kind, Manifest};
+use lifeboat::offsite::DriveSummary;
+use lifeboat::remote::RemoteEntry;
 use lifeboat::schedule::{Frequency, Schedule};
 
 use super::command::{Command, ScheduleChoice};
 use super::icons::Colour;
 
-/// How many backups the Restore submenu offers.
+/// How many backups the Restore submenu offers (local and on Google Drive together).
 pub const RESTORE_CHOICES: usize = 10;
 
 /// One menu entry.
@@ -60,6 +62,8 @@ pub struct State<'a> {
     pub trouble: Option<&'a str>,
     /// Backups, newest first.
     pub backups: &'a [Entry],
+    /// Backups on Google Drive as last listed, newest first (empty when not connected).
+    pub remote: &'a [RemoteEntry],
     pub undo: Option<&'a Entry>,
     pub schedule: Schedule,
     pub autostart: bool,
@@ -109,7 +113,7 @@ fn tooltip(state: &State<'_>, now: &Zoned) -> String {
         Some(next) => format!("next {}", when(next.timestamp(), zone)),
         None => "schedule off".to_string(),
     };
-    let mut line = format!("Lifeboat: {last} · {next} · Google Drive not connected");
+    let mut line = format!("Lifeboat: {last} · {next} · {}", drive_state(state));
     if let Some(busy) = state.busy {
         line = format!("{} · {line}", busy_label(busy));
     }
@@ -123,18 +127,114 @@ fn busy_label(busy: &Busy) -> String {
     }
 }
 
-/// "Tue 24 Nov 02:00 · 12.3 MB" (and where it is kept, when not only here).
-fn backup_label(entry: &Entry, zone: &TimeZone) -> String {
-    let manifest = &entry.manifest;
+/// Google Drive's state in a few words, for the tooltip.
+fn drive_state(state: &State<'_>) -> String {
+    match drive(state) {
+        None => "Google Drive not connected".to_string(),
+        Some(drive) if drive.access_revoked => "Google Drive: reconnect needed".to_string(),
+        Some(drive) if !drive.pending.is_empty() => {
+            format!("Google Drive: {} waiting to upload", drive.pending.len())
+        }
+        Some(drive) => format!("Google Drive: {}", drive.account),
+    }
+}
+
+fn drive<'a>(state: &State<'a>) -> Option<&'a DriveSummary> {
+    state.health.and_then(|health| health.drive.as_ref())
+}
+
+/// One backup the Restore menu offers, and where its copies are.
+struct Choice<'a> {
+    manifest: &'a Manifest,
+    local: bool,
+    on_drive: bool,
+}
+
+/// The newest manual and scheduled backups, local and on Drive, each once.
+fn restore_choices<'a>(local: &'a [Entry], remote: &'a [RemoteEntry]) -> Vec<Choice<'a>> {
+    let offered = |manifest: &Manifest| manifest.kind != Kind::Safety;
+    let mut choices: Vec<Choice<'a>> = local
+        .iter()
+        .filter(|entry| offered(&entry.manifest))
+        .map(|entry| Choice {
+            manifest: &entry.manifest,
+            local: true,
+            on_drive: remote
+                .iter()
+                .any(|copy| copy.manifest.id == entry.manifest.id),
+        })
+        .collect();
+    for copy in remote.iter().filter(|copy| offered(&copy.manifest)) {
+        if !choices
+            .iter()
+            .any(|choice| choice.manifest.id == copy.manifest.id)
+        {
+            choices.push(Choice {
+                manifest: &copy.manifest,
+                local: false,
+                on_drive: true,
+            });
+        }
+    }
+    choices.sort_by_key(|choice| std::cmp::Reverse(choice.manifest.created_at));
+    choices.truncate(RESTORE_CHOICES);
+    choices
+}
+
+/// "Tue 24 Nov 02:00 · 12.3 MB", then where it is kept when not only here: "· on Drive" for a
+/// backup only Drive holds (restoring it downloads it first), "· also on Drive" for one held both.
+fn backup_label(choice: &Choice<'_>, zone: &TimeZone) -> String {
+    let manifest = choice.manifest;
     let mut label = format!(
         "{} · {}",
         when(manifest.created_at, zone),
         health::human_bytes(manifest.size)
     );
-    if manifest.kind == Kind::Safety {
-        label.push_str(" · before a restore");
+    match (choice.local, choice.on_drive) {
+        (false, _) => label.push_str(" · on Drive"),
+        (true, true) => label.push_str(" · also on Drive"),
+        (true, false) => {}
     }
     label
+}
+
+/// The Google Drive submenu: the account and what can be done with the connection.
+fn drive_menu(state: &State<'_>, idle: bool) -> Item {
+    let connect = |label: &str| Item::Action {
+        command: Command::DriveConnect,
+        label: label.into(),
+        enabled: idle,
+    };
+    let items = match drive(state) {
+        None => vec![Item::Note("Not connected".into()), connect("Connect…")],
+        Some(drive) => {
+            let mut items = vec![Item::Note(format!("Connected as {}", drive.account))];
+            if drive.access_revoked {
+                items.push(Item::Note(
+                    "Access lost: reconnect to go on uploading".into(),
+                ));
+                items.push(connect("Reconnect…"));
+            }
+            if !drive.pending.is_empty() {
+                items.push(Item::Note(format!(
+                    "{} backup(s) waiting to upload",
+                    drive.pending.len()
+                )));
+            }
+            items.push(Item::Action {
+                command: Command::DriveDisconnect,
+                label: "Disconnect".into(),
+                enabled: idle,
+            });
+            items
+        }
+    };
+    Item::Submenu {
+        label: "Google Drive".into(),
+        // Without health (an invalid config.toml) the connection's state is unknown.
+        enabled: state.health.is_some(),
+        items,
+    }
 }
 
 fn health_line(state: &State<'_>) -> String {
@@ -167,16 +267,13 @@ fn menu(state: &State<'_>, now: &Zoned) -> Vec<Item> {
         label: "Back up now".into(),
         enabled: idle,
     });
-    let choices: Vec<Item> = state
-        .backups
+    let choices: Vec<Item> = restore_choices(state.backups, state.remote)
         .iter()
-        .filter(|entry| entry.manifest.kind != Kind::Safety)
-        .take(RESTORE_CHOICES)
-        .map(|entry| Item::Submenu {
-            label: backup_label(entry, zone),
+        .map(|choice| Item::Submenu {
+            label: backup_label(choice, zone),
             enabled: idle,
             items: vec![Item::Action {
-                command: Command::Restore(entry.manifest.id.clone()),
+                command: Command::Restore(choice.manifest.id.clone()),
                 label: "Restore this backup".into(),
                 enabled: idle,
             }],
@@ -202,6 +299,7 @@ fn menu(state: &State<'_>, now: &Zoned) -> Vec<Item> {
         label: "Open backups folder".into(),
         enabled: true,
     });
+    items.push(drive_menu(state, idle));
     items.push(Item::Separator);
     let schedule = state.schedule;
     let choice = |choice: ScheduleChoice, label: String, checked: bool| Item::Check {
@@ -324,6 +422,7 @@ mod tests {
             health: Some(health),
             trouble: None,
             backups,
+            remote: &[],
             undo: None,
             schedule: Schedule::default(),
             autostart: true,
@@ -404,6 +503,7 @@ mod tests {
                 "Back up now",
                 "Restore >",
                 "Open backups folder",
+                "Google Drive >",
                 "--",
                 "Schedule >",
                 "Start at login",
@@ -437,6 +537,137 @@ mod tests {
         assert!(
             view.tooltip
                 .starts_with("Lifeboat: last good backup Tue 24 Nov 12:00 · schedule off")
+        );
+    }
+
+    fn on_drive(id: &str, created: &str) -> RemoteEntry {
+        RemoteEntry {
+            manifest: entry(id, created, Kind::Scheduled).manifest,
+            remote_id: format!("drive-{id}"),
+        }
+    }
+
+    fn connected(account: &str, revoked: bool, waiting: usize) -> DriveSummary {
+        DriveSummary {
+            account: account.into(),
+            access_revoked: revoked,
+            pending: (0..waiting)
+                .map(|at| lifeboat::remote::queue::Pending {
+                    id: format!("p{at}"),
+                    attempts: 1,
+                    last_error: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn submenu<'a>(view: &'a View, wanted: &str) -> &'a [Item] {
+        view.menu
+            .iter()
+            .find_map(|item| match item {
+                Item::Submenu { label, items, .. } if label == wanted => Some(items.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {wanted} submenu"))
+    }
+
+    #[test]
+    fn the_restore_list_merges_local_and_drive_backups_and_says_where_each_is() {
+        let local = [
+            entry("l3", "2026-11-24T03:00:00Z", Kind::Scheduled),
+            entry("l1", "2026-11-24T01:00:00Z", Kind::Manual),
+            entry("s", "2026-11-24T05:00:00Z", Kind::Safety),
+        ];
+        let remote = [
+            on_drive("d4", "2026-11-24T04:00:00Z"),
+            on_drive("l3", "2026-11-24T03:00:00Z"),
+            on_drive("d2", "2026-11-24T02:00:00Z"),
+        ];
+        let mut health = health(Status::Healthy, &[], local.first().cloned());
+        health.drive = Some(connected("person@example.com", false, 0));
+        let with_drive = State {
+            remote: &remote,
+            ..state(&health, &local)
+        };
+        let view = render(&with_drive, &now());
+        let choices = submenu(&view, "Restore");
+        assert_eq!(
+            labels(choices),
+            [
+                "Tue 24 Nov 05:00 · 12.3 MB · on Drive >",
+                "Tue 24 Nov 04:00 · 12.3 MB · also on Drive >",
+                "Tue 24 Nov 03:00 · 12.3 MB · on Drive >",
+                "Tue 24 Nov 02:00 · 12.3 MB >",
+            ]
+        );
+        let Item::Submenu { items: inner, .. } = &choices[0] else {
+            panic!("each backup is a submenu");
+        };
+        assert!(matches!(
+            &inner[0],
+            Item::Action { command: Command::Restore(id), .. } if id == "d4"
+        ));
+        assert!(
+            view.tooltip.ends_with("· Google Drive: person@example.com"),
+            "{}",
+            view.tooltip
+        );
+
+        let many: Vec<RemoteEntry> = (10..22)
+            .map(|hour| on_drive(&format!("d{hour}"), &format!("2026-11-23T{hour:02}:00:00Z")))
+            .collect();
+        let crowded = State {
+            remote: &many,
+            ..state(&health, &local)
+        };
+        let view = render(&crowded, &now());
+        assert_eq!(submenu(&view, "Restore").len(), RESTORE_CHOICES);
+    }
+
+    #[test]
+    fn the_drive_menu_offers_connect_reconnect_or_disconnect_with_the_account() {
+        let mut health = health(Status::Healthy, &[], None);
+        let view = render(&state(&health, &[]), &now());
+        assert_eq!(
+            labels(submenu(&view, "Google Drive")),
+            ["(Not connected)", "Connect…"]
+        );
+        assert!(view.tooltip.ends_with("· Google Drive not connected"));
+
+        health.drive = Some(connected("person@example.com", false, 0));
+        let view = render(&state(&health, &[]), &now());
+        let items = submenu(&view, "Google Drive");
+        assert_eq!(
+            labels(items),
+            ["(Connected as person@example.com)", "Disconnect"]
+        );
+        assert_eq!(
+            items[1],
+            Item::Action {
+                command: Command::DriveDisconnect,
+                label: "Disconnect".into(),
+                enabled: true
+            }
+        );
+
+        health.drive = Some(connected("person@example.com", true, 2));
+        let view = render(&state(&health, &[]), &now());
+        assert_eq!(
+            labels(submenu(&view, "Google Drive")),
+            [
+                "(Connected as person@example.com)",
+                "(Access lost: reconnect to go on uploading)",
+                "Reconnect…",
+                "(2 backup(s) waiting to upload)",
+                "Disconnect"
+            ]
+        );
+        assert!(view.tooltip.ends_with("· Google Drive: reconnect needed"));
+        health.drive = Some(connected("person@example.com", false, 2));
+        let view = render(&state(&health, &[]), &now());
+        assert!(
+            view.tooltip
+                .ends_with("· Google Drive: 2 waiting to upload")
         );
     }
 

@@ -47,6 +47,13 @@ impl Worker {
         }
     }
 
+    /// Leaves the worker to end with the process, for a job that has no safe point to wait for.
+    pub fn abandon(mut self) {
+        self.jobs = None;
+        // Dropping the handle detaches the thread.
+        self.thread = None;
+    }
+
     /// Asks a running job to stop at its next safe point and waits for the worker to end.
     pub fn stop(mut self) {
         self.cancel.cancel();
@@ -88,30 +95,79 @@ fn run_job(home: &Home, job: &Job, reporter: &Reporter) -> Outcome {
                 Trigger::Person => Kind::Manual,
                 Trigger::Schedule => Kind::Scheduled,
             };
-            engine
-                .backup(None, kind, reporter)
-                .map(|entry| Outcome::BackedUp(Box::new(entry)))
+            engine.backup(None, kind, reporter).map(|entry| {
+                // The same upload as `lifeboat backup`: a failure leaves the backup queued for the
+                // next cycle and never makes the local backup a failed one.
+                let upload_problem = match engine.upload_new_backup(&entry, reporter) {
+                    None => None,
+                    Some(Ok(uploads)) => uploads.failed.first().map(|(_, why)| why.clone()),
+                    Some(Err(error)) => Some(error.to_string()),
+                };
+                Outcome::BackedUp {
+                    entry: Box::new(entry),
+                    upload_problem,
+                }
+            })
         }
         Job::Restore { id, .. } => engine
-            .restore(id, None, reporter)
+            .restore_local_or_remote(id, None, reporter)
             .map(|restored| Outcome::Restored(Box::new(restored))),
-        Job::Drill { id } => engine
-            .verify(Some(id), reporter)
-            .map(|results| Outcome::Drilled {
-                problem: results.into_iter().find_map(|result| result.problem),
-            }),
+        Job::Drill { local, drive } => drill(&engine, local.as_deref(), drive.as_deref(), reporter),
+        Job::DriveCycle => engine
+            .drive_cycle(reporter)
+            .map(|(_, listed)| Outcome::Listed(listed)),
+        Job::DriveConnect => {
+            // The consent page opens in the browser; its address goes to the log for a person
+            // whose browser did not open.
+            let tell = |address: &str| tracing::info!("Google's consent page: {address}");
+            engine
+                .drive_connect(None, &tell)
+                .map(|account| Outcome::Connected(account.email))
+        }
+        Job::DriveDisconnect => engine.drive_disconnect().map(|()| Outcome::Disconnected),
     };
     result.unwrap_or_else(|error| Outcome::Failed(error.to_string()))
+}
+
+/// The restore drill: the newest local backup through `verify`, the newest Drive copy through
+/// `verify_remote`; each touches nothing live.
+fn drill(
+    engine: &Engine,
+    local: Option<&str>,
+    drive: Option<&str>,
+    reporter: &Reporter,
+) -> lifeboat::Result<Outcome> {
+    let problem = match local {
+        Some(id) => engine
+            .verify(Some(id), reporter)?
+            .into_iter()
+            .find_map(|result| result.problem),
+        None => None,
+    };
+    let drive_problem = match drive {
+        Some(id) => {
+            let remote = engine.open_drive()?;
+            engine.verify_remote(id, &remote, reporter)?.problem
+        }
+        None => None,
+    };
+    Ok(Outcome::Drilled {
+        problem,
+        drive_problem,
+    })
 }
 
 /// Where each stage of a job falls in the job's whole, in percent: (start, end). Stages that run
 /// beside the main one (the safety backup during a restore) do not move the figure.
 fn span(job: &Job, stage: Stage) -> Option<(u64, u64)> {
     match (job, stage) {
-        (Job::Backup(_), Stage::Snapshot) => Some((0, 25)),
-        (Job::Backup(_), Stage::Compress) => Some((25, 75)),
-        (Job::Backup(_), Stage::Verify) => Some((75, 95)),
-        (Job::Backup(_), Stage::Prune) => Some((95, 100)),
+        (Job::Backup(_), Stage::Snapshot) => Some((0, 20)),
+        (Job::Backup(_), Stage::Compress) => Some((20, 60)),
+        (Job::Backup(_), Stage::Verify) => Some((60, 75)),
+        (Job::Backup(_), Stage::Prune) => Some((75, 80)),
+        // With Drive connected, the upload is the last fifth; without, the job ends at 80%.
+        (Job::Backup(_), Stage::Upload) => Some((80, 100)),
+        (Job::DriveCycle, Stage::Upload) => Some((0, 100)),
         (Job::Restore { .. }, Stage::Decompress) => Some((0, 80)),
         (Job::Restore { .. }, Stage::Apply) => Some((80, 100)),
         (Job::Drill { .. }, Stage::Decompress) => Some((0, 100)),
@@ -172,12 +228,13 @@ mod tests {
     fn progress_is_of_the_whole_job_and_only_moves_forward_through_its_stages() {
         let backup = Job::Backup(Trigger::Person);
         assert_eq!(overall(&backup, Stage::Snapshot, 0, 10), Some(0));
-        assert_eq!(overall(&backup, Stage::Compress, 5, 10), Some(50));
-        assert_eq!(overall(&backup, Stage::Verify, 10, 10), Some(95));
-        assert_eq!(overall(&backup, Stage::Prune, 1, 1), Some(100));
+        assert_eq!(overall(&backup, Stage::Compress, 5, 10), Some(40));
+        assert_eq!(overall(&backup, Stage::Verify, 10, 10), Some(75));
+        assert_eq!(overall(&backup, Stage::Prune, 1, 1), Some(80));
+        assert_eq!(overall(&backup, Stage::Upload, 1, 2), Some(90));
         assert_eq!(
             overall(&backup, Stage::Compress, 1, 0),
-            Some(25),
+            Some(20),
             "no total: its start"
         );
         let restore = Job::Restore {

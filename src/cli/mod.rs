@@ -133,16 +133,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backup { db, json } => {
             let entry = engine.backup(db.as_deref(), Kind::Manual, &bar)?;
             tracing::info!("backup {} made", entry.manifest.id);
-            if !engine.drive_connected() {
+            // The local backup stands whatever happens to the upload; a failed upload stays queued.
+            let Some(uploaded) = engine.upload_new_backup(&entry, &bar) else {
                 bar.finish();
                 render::backup(&entry, json.json)?;
                 return Ok(ExitCode::SUCCESS);
-            }
-            // The local backup stands whatever happens to the upload; a failed upload stays queued.
-            let uploaded = engine
-                .queue_upload(&entry)
-                .and_then(|()| engine.open_drive())
-                .and_then(|drive| engine.upload_backup(&entry, &drive, &bar));
+            };
             bar.finish();
             let (file_id, problem) = match &uploaded {
                 Ok(uploads) => (
@@ -208,13 +204,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Restore { id, db, from, json } => {
-            let from = from.unwrap_or(match engine.catalog().find(&id) {
-                Err(Error::UnknownBackup(_)) if engine.drive_connected() => Source::Drive,
-                _ => Source::Local,
-            });
             let restored = match from {
-                Source::Local => engine.restore(&id, db.as_deref(), &bar)?,
-                Source::Drive => {
+                None => engine.restore_local_or_remote(&id, db.as_deref(), &bar)?,
+                Some(Source::Local) => engine.restore(&id, db.as_deref(), &bar)?,
+                Some(Source::Drive) => {
                     let drive = engine.open_drive()?;
                     engine.restore_from_remote(&id, db.as_deref(), &drive, &bar)?
                 }

@@ -82,6 +82,11 @@ impl Keyring {
         panic!("gnome-keyring did not come up on the private bus");
     }
 
+    /// The address of the keyring's session bus.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         let path = |name: &str| s(&self.folder.path().join(name)).to_string();
         vec![

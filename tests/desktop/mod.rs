@@ -4,7 +4,9 @@
 //! tests/support/desktop.py to look at the tray and the notifications as a panel would.
 //!
 //! Each test gets its own bus and its own HOME, so tests run in parallel without seeing each
-//! other, and nothing of the real session (or the real ~/.config/autostart) is touched.
+//! other, and nothing of the real session (or the real ~/.config/autostart) is touched. The Google
+//! Drive tests put the desktop on the bus of their keyring (`Desktop::join`), since the agent
+//! finds the tray, the notifications and the Secret Service on one session bus.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -25,7 +27,8 @@ pub struct Desktop {
     /// The HOME of everything started on this desktop.
     user_home: TempDir,
     address: String,
-    bus: Child,
+    /// The bus this desktop started, if it did not join another's.
+    bus: Option<Child>,
     services: Vec<Child>,
 }
 
@@ -40,10 +43,6 @@ pub enum Panel {
 
 impl Desktop {
     pub fn start(panel: Panel) -> Desktop {
-        let user_home = tempfile::Builder::new()
-            .prefix("lifeboat-user-")
-            .tempdir()
-            .expect("temp HOME");
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
@@ -54,6 +53,19 @@ impl Desktop {
         BufReader::new(bus.stdout.take().expect("stdout"))
             .read_line(&mut address)
             .expect("bus address");
+        Desktop::on_bus(panel, address.trim(), Some(bus))
+    }
+
+    /// A desktop on the session bus at `address`, which someone else started.
+    pub fn join(panel: Panel, address: &str) -> Desktop {
+        Desktop::on_bus(panel, address, None)
+    }
+
+    fn on_bus(panel: Panel, address: &str, bus: Option<Child>) -> Desktop {
+        let user_home = tempfile::Builder::new()
+            .prefix("lifeboat-user-")
+            .tempdir()
+            .expect("temp HOME");
         // A stand-in for the desktop's opener (the `open` crate runs xdg-open first): it writes down
         // what it was asked to open, and no real program starts during the tests.
         let bin = user_home.path().join("bin");
@@ -71,7 +83,7 @@ impl Desktop {
             .expect("chmod");
         let mut desktop = Desktop {
             user_home,
-            address: address.trim().to_string(),
+            address: address.to_string(),
             bus,
             services: Vec::new(),
         };
@@ -262,7 +274,7 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
-        for child in self.services.iter_mut().chain([&mut self.bus]) {
+        for child in self.services.iter_mut().chain(self.bus.as_mut()) {
             let _ = child.kill();
             let _ = child.wait();
         }
