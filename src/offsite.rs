@@ -20,10 +20,14 @@ use crate::engine::{Engine, Restored, Verification, unpack_and_check};
 use crate::error::{Error, Result};
 use crate::health::Status;
 use crate::history::Operation;
+
 use crate::manifest::Kind;
 use crate::progress::{Observer, Stage};
 use crate::remote::queue::{Pending, Queue};
 use crate::remote::{self, Quota, Remote, RemoteEntry, RemoteError};
+
+/// How the history names the Drive copy of a backup, which shares the local copy's id.
+const DRIVE_COPY: &str = "@drive";
 
 /// What Lifeboat remembers of the Drive connection, none of it secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,6 +435,15 @@ impl Engine {
             return Vec::new();
         };
         let mut issues = Vec::new();
+        if let Some((id, problem)) = self.last_drive_check_failure() {
+            issues.push((
+                Status::Error,
+                format!(
+                    "The Google Drive copy of backup {id} failed its check ({}): make a new backup so that a good copy goes to Drive.",
+                    problem.trim_end_matches('.')
+                ),
+            ));
+        }
         if summary.access_revoked {
             issues.push((Status::Error, RemoteError::AccessRevoked.to_string()));
         }
@@ -450,6 +463,49 @@ impl Engine {
             ));
         }
         issues
+    }
+
+    /// Records a check of a Drive copy in the history, apart from checks of the local copy that
+    /// shares its id.
+    fn record_drive_check(&self, id: &str, problem: Option<String>) {
+        let history = self.history();
+        let recorded = history
+            .start(Operation::Verify, Timestamp::now())
+            .and_then(|started| {
+                history.finish(
+                    started,
+                    Timestamp::now(),
+                    problem,
+                    vec![format!("{id}{DRIVE_COPY}")],
+                )
+            });
+        if let Err(error) = recorded {
+            tracing::warn!("could not record the check of the Drive copy of {id}: {error}");
+        }
+    }
+
+    /// The backup and problem of the most recent check of a Drive copy, when that check failed. Only
+    /// the latest counts: the weekly drill checks the newest copy, and a good result clears the red.
+    fn last_drive_check_failure(&self) -> Option<(String, String)> {
+        let runs = self.history().runs().ok()?;
+        let last = runs.iter().rev().find(|run| {
+            run.operation == Operation::Verify
+                && run.backups.iter().any(|id| id.ends_with(DRIVE_COPY))
+        })?;
+        if last.outcome == crate::history::Outcome::Ok {
+            return None;
+        }
+        let id = last
+            .backups
+            .first()?
+            .trim_end_matches(DRIVE_COPY)
+            .to_string();
+        Some((
+            id,
+            last.error
+                .clone()
+                .unwrap_or_else(|| "it was interrupted".into()),
+        ))
     }
 
     /// Restores backup `id` from the remote: the artifact is streamed into the backups folder
@@ -549,6 +605,7 @@ impl Engine {
             }
         };
         let _ = std::fs::remove_dir_all(&folder);
+        self.record_drive_check(&wanted.manifest.id, problem.clone());
         Ok(Verification {
             id: wanted.manifest.id.clone(),
             entry: Some(Entry {

@@ -543,6 +543,34 @@ fn verify_remote_downloads_and_checks_a_copy_touching_nothing_live() {
 }
 
 #[test]
+fn a_drive_copy_that_fails_its_check_makes_health_an_error_until_a_good_check() {
+    let world = World::new();
+    world.database(&["alpha"]);
+    world.connect();
+    let backup = world.backup();
+    let id = backup["id"].as_str().unwrap().to_string();
+    world.google.control("damage", json!({ "name": id }));
+
+    let run = world.run(&["verify", &id, "--remote", "--json"]);
+    let line = run.fails_with(1);
+    assert!(line.contains(&id), "{line}");
+    let health = world.run(&["health", "--json"]).ok().json();
+    assert_eq!(health["status"], "error", "{health}");
+    let issues = health["issues"].to_string();
+    assert!(
+        issues.contains("Google Drive copy of backup") && issues.contains(&id),
+        "{health}"
+    );
+
+    // A new backup goes to Drive whole, and its good check clears the error.
+    let fresh = world.backup();
+    let fresh_id = fresh["id"].as_str().unwrap();
+    world.run(&["verify", fresh_id, "--remote", "--json"]).ok();
+    let health = world.run(&["health", "--json"]).ok().json();
+    assert_eq!(health["status"], "healthy", "{health}");
+}
+
+#[test]
 fn disaster_recovery_on_a_new_home_lists_and_restores_from_drive() {
     let world = World::new();
     world.database(&["alpha", "beta"]);

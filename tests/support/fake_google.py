@@ -19,6 +19,7 @@ Control (for tests, not part of Google):
                           "reason": "...", "retry_after": 1, "drop": true, "times": 1}
   POST /_control/set     {"quota_limit": n, "page_size": n, "corrupt_checksum": true, ...}
   POST /_control/expire_access_tokens, /_control/revoke_refresh_tokens
+  POST /_control/damage  {"name": part of a file name}: flips a byte in each matching stored file
   GET  /_control/state   files (without content), counters, and every token handed out
 Content is kept in DATA_DIR, so a 1 GiB upload costs disk, not memory.
 """
@@ -684,6 +685,17 @@ class Handler(BaseHTTPRequestHandler):
                     info["revoked"] = True
             elif path == "/_control/clear_faults":
                 STATE.faults.clear()
+            elif path == "/_control/damage":
+                # Bit rot on Google's side: flip one byte in the middle of every stored file whose
+                # name contains body["name"]; the metadata (and its checksums) stay as they were.
+                for meta in STATE.files.values():
+                    if body.get("name", "") in meta.get("name", "") and meta.get("path"):
+                        with open(meta["path"], "r+b") as f:
+                            size = os.path.getsize(meta["path"])
+                            f.seek(size // 2)
+                            byte = f.read(1)
+                            f.seek(size // 2)
+                            f.write(bytes([byte[0] ^ 0xFF]) if byte else b"")
             else:
                 return self.send_json(404, {"error": "unknown control"})
         self.send_json(200, {"ok": True})
