@@ -77,6 +77,29 @@ impl Manifest {
         format!("{id}{ARTIFACT_SUFFIX}")
     }
 
+    /// A manifest with an identity (id, kind, time) and placeholder facts, for tests of code that
+    /// reads only those; it describes no real artifact.
+    #[doc(hidden)]
+    pub fn placeholder(id: &str, kind: Kind, created_at: Timestamp) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            id: id.to_string(),
+            created_at,
+            kind,
+            artifact: Manifest::artifact_name(id),
+            size: 1,
+            sha256: String::new(),
+            db_size: 1,
+            db_sha256: String::new(),
+            page_size: 4096,
+            page_count: 1,
+            user_version: 0,
+            schema_sha256: String::new(),
+            source_path: String::new(),
+            lifeboat_version: String::new(),
+        }
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         let mut text = serde_json::to_vec_pretty(self).unwrap_or_default();
         text.push(b'\n');

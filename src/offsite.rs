@@ -633,7 +633,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{FORMAT, Manifest};
+    use crate::manifest::Manifest;
 
     fn entry(id: &str, kind: Kind) -> RemoteEntry {
         entry_of(id, kind, "/data/store.db")
@@ -643,21 +643,8 @@ mod tests {
         RemoteEntry {
             remote_id: id.to_string(),
             manifest: Manifest {
-                format: FORMAT,
-                id: id.to_string(),
-                created_at: Timestamp::UNIX_EPOCH,
-                kind,
-                artifact: Manifest::artifact_name(id),
-                size: 1,
-                sha256: String::new(),
-                db_size: 1,
-                db_sha256: String::new(),
-                page_size: 4096,
-                page_count: 1,
-                user_version: 0,
-                schema_sha256: String::new(),
                 source_path: source.to_string(),
-                lifeboat_version: String::new(),
+                ..Manifest::placeholder(id, kind, Timestamp::UNIX_EPOCH)
             },
         }
     }

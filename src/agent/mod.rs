@@ -756,23 +756,11 @@ mod tests {
 
     fn backup(id: &str, kind: Kind) -> Entry {
         Entry {
-            manifest: lifeboat::manifest::Manifest {
-                format: 1,
-                id: id.into(),
-                created_at: at("2026-11-24T02:00:00Z"),
+            manifest: lifeboat::manifest::Manifest::placeholder(
+                id,
                 kind,
-                artifact: format!("{id}.sqlite.zst"),
-                size: 1,
-                sha256: String::new(),
-                db_size: 1,
-                db_sha256: String::new(),
-                page_size: 4096,
-                page_count: 1,
-                user_version: 0,
-                schema_sha256: String::new(),
-                source_path: String::new(),
-                lifeboat_version: String::new(),
-            },
+                at("2026-11-24T02:00:00Z"),
+            ),
             artifact_path: id.into(),
         }
     }

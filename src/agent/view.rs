@@ -377,21 +377,9 @@ mod tests {
         let created_at: Timestamp = created.parse().expect("time");
         Entry {
             manifest: Manifest {
-                format: 1,
-                id: id.into(),
-                created_at,
-                kind,
-                artifact: format!("{id}.sqlite.zst"),
                 size: 12_300_000,
-                sha256: String::new(),
                 db_size: 0,
-                db_sha256: String::new(),
-                page_size: 4096,
-                page_count: 1,
-                user_version: 0,
-                schema_sha256: String::new(),
-                source_path: String::new(),
-                lifeboat_version: String::new(),
+                ..Manifest::placeholder(id, kind, created_at)
             },
             artifact_path: id.into(),
         }
