@@ -12,6 +12,7 @@ use google_drive3::hyper_util::rt::TokioExecutor;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
+use crate::drive::grant::Grant;
 use crate::remote::RemoteError;
 
 pub type Client = Legacy<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -213,6 +214,60 @@ pub fn classify(what: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]
                 format!("{message} ({reason})")
             },
         }),
+    }
+}
+
+/// The retry budget of one call: a bounded backoff for failures that may pass, and one refresh of
+/// the access token. Every call to Google decides what to do after a failed attempt through it.
+pub struct Retries<'a> {
+    grant: &'a Grant,
+    backoff: Backoff,
+    refreshed: bool,
+}
+
+impl<'a> Retries<'a> {
+    pub fn new(grant: &'a Grant) -> Retries<'a> {
+        Retries {
+            grant,
+            backoff: Backoff::new(),
+            refreshed: false,
+        }
+    }
+
+    /// After a failed attempt: how long to wait before the next one (nothing after the token was
+    /// marked for refresh), or the error to stop with when no try is left. `what` and `then` say
+    /// in the log what failed and what happens after the pause.
+    pub fn next(
+        &mut self,
+        verdict: Verdict,
+        what: &str,
+        then: &str,
+    ) -> Result<Duration, RemoteError> {
+        match verdict {
+            Verdict::Refresh if !self.refreshed => {
+                self.refreshed = true;
+                self.grant.mark_stale();
+                Ok(Duration::ZERO)
+            }
+            Verdict::Refresh => Err(RemoteError::AccessRevoked),
+            Verdict::Retry { reason, after } => match self.backoff.next(after) {
+                Some(pause) => {
+                    tracing::info!("{what}: {reason}; {then} in {pause:?}");
+                    Ok(pause)
+                }
+                None => Err(RemoteError::Throttled {
+                    reason,
+                    attempts: self.backoff.attempts() + 1,
+                }),
+            },
+            Verdict::Fail(error) => Err(error),
+        }
+    }
+
+    /// The call made headway (a resumable upload's chunk arrived): its tries start again, since
+    /// they are for an attempt that gets nowhere, not for the whole transfer.
+    pub fn made_headway(&mut self) {
+        self.backoff = Backoff::new();
     }
 }
 

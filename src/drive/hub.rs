@@ -13,7 +13,7 @@ use google_drive3::{DriveHub, hyper_rustls};
 
 use super::endpoints::Endpoints;
 use super::grant::{Grant, HubToken};
-use super::http::{self, Backoff, Verdict};
+use super::http::{self, Retries, Verdict};
 use crate::remote::RemoteError;
 
 pub type Hub = DriveHub<HttpsConnector<HttpConnector>>;
@@ -36,9 +36,7 @@ pub fn hub(endpoints: &Endpoints, grant: Arc<Grant>) -> Result<Hub, RemoteError>
 /// One call's retry state, handed to the hub as its delegate.
 pub struct Policy<'a> {
     what: String,
-    grant: &'a Grant,
-    backoff: Backoff,
-    refreshed: bool,
+    retries: Retries<'a>,
     failure: Option<RemoteError>,
 }
 
@@ -46,38 +44,15 @@ impl<'a> Policy<'a> {
     pub fn new(what: impl Into<String>, grant: &'a Grant) -> Policy<'a> {
         Policy {
             what: what.into(),
-            grant,
-            backoff: Backoff::new(),
-            refreshed: false,
+            retries: Retries::new(grant),
             failure: None,
         }
     }
 
     fn decide(&mut self, verdict: Verdict) -> Retry {
-        match verdict {
-            Verdict::Refresh if !self.refreshed => {
-                self.refreshed = true;
-                self.grant.mark_stale();
-                Retry::After(std::time::Duration::ZERO)
-            }
-            Verdict::Refresh => {
-                self.failure = Some(RemoteError::AccessRevoked);
-                Retry::Abort
-            }
-            Verdict::Retry { reason, after } => match self.backoff.next(after) {
-                Some(pause) => {
-                    tracing::info!("{}: {reason}; trying again in {pause:?}", self.what);
-                    Retry::After(pause)
-                }
-                None => {
-                    self.failure = Some(RemoteError::Throttled {
-                        reason,
-                        attempts: self.backoff.attempts() + 1,
-                    });
-                    Retry::Abort
-                }
-            },
-            Verdict::Fail(error) => {
+        match self.retries.next(verdict, &self.what, "trying again") {
+            Ok(pause) => Retry::After(pause),
+            Err(error) => {
                 self.failure = Some(error);
                 Retry::Abort
             }

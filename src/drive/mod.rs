@@ -33,7 +33,7 @@ use crate::manifest::{self, Kind, Manifest};
 use crate::remote::{Progress, Quota, Remote, RemoteEntry, RemoteError, newest_first};
 use endpoints::{ClientCredentials, Endpoints};
 use grant::{Grant, form, token_request};
-use http::{Backoff, Call, Client, Verdict};
+use http::{Call, Client, Retries, Verdict};
 use hub::{Hub, Policy};
 use tokens::{Keyring, Tokens};
 
@@ -287,8 +287,7 @@ impl Drive {
         call: Call,
         accept: &[StatusCode],
     ) -> Result<(StatusCode, HeaderMap, Bytes), RemoteError> {
-        let mut backoff = Backoff::new();
-        let mut refreshed = false;
+        let mut retries = Retries::new(&self.grant);
         loop {
             let token = self.grant.access_token().await?;
             let outcome = match http::send(&self.client, &call, Some(&token)).await {
@@ -308,28 +307,8 @@ impl Drive {
                 },
                 Err(error) => Verdict::Fail(error),
             };
-            match verdict {
-                Verdict::Refresh if !refreshed => {
-                    refreshed = true;
-                    self.grant.mark_stale();
-                }
-                Verdict::Refresh => {
-                    return Err(RemoteError::AccessRevoked);
-                }
-                Verdict::Retry { reason, after } => match backoff.next(after) {
-                    Some(pause) => {
-                        tracing::info!("{what}: {reason}; trying again in {pause:?}");
-                        tokio::time::sleep(pause).await;
-                    }
-                    None => {
-                        return Err(RemoteError::Throttled {
-                            reason,
-                            attempts: backoff.attempts() + 1,
-                        });
-                    }
-                },
-                Verdict::Fail(error) => return Err(error),
-            }
+            let pause = retries.next(verdict, what, "trying again")?;
+            tokio::time::sleep(pause).await;
         }
     }
 

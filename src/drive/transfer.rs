@@ -13,7 +13,7 @@ use md5::Md5;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::http::{self, Backoff, Call, Verdict};
+use super::http::{self, Backoff, Call, Retries, Verdict};
 use super::{
     ARTIFACT_TYPE, Drive, FILE_FIELDS, ROOT_FOLDER, entry_of, properties_of, subfolder_of,
 };
@@ -303,8 +303,7 @@ impl Drive {
         progress: Progress<'_>,
     ) -> Result<String, RemoteError> {
         let mut file = std::fs::File::open(path).map_err(io_error("cannot open", path))?;
-        let mut backoff = Backoff::new();
-        let mut refreshed = false;
+        let mut retries = Retries::new(&self.grant);
         loop {
             let length = (total - offset).min(self.upload.chunk_size) as usize;
             // One chunk in memory at a time, moved (not copied) into the request body.
@@ -329,8 +328,7 @@ impl Drive {
                 Ok((status, headers, _)) if status.as_u16() == PERMANENT_REDIRECT => {
                     offset = next_offset(&headers);
                     progress(offset, total);
-                    // The tries are for a chunk that makes no headway, not for the whole upload.
-                    backoff = Backoff::new();
+                    retries.made_headway();
                     continue;
                 }
                 Ok((status, headers, body)) => http::classify(what, status, &headers, &body),
@@ -340,26 +338,8 @@ impl Drive {
                 },
                 Err(error) => return Err(error),
             };
-            match verdict {
-                Verdict::Refresh if !refreshed => {
-                    refreshed = true;
-                    self.grant.mark_stale();
-                }
-                Verdict::Refresh => return Err(RemoteError::AccessRevoked),
-                Verdict::Retry { reason, after } => {
-                    let Some(pause) = backoff.next(after) else {
-                        return Err(RemoteError::Throttled {
-                            reason,
-                            attempts: backoff.attempts() + 1,
-                        });
-                    };
-                    tracing::info!(
-                        "{what}: {reason}; asking the session what arrived in {pause:?}"
-                    );
-                    tokio::time::sleep(pause).await;
-                }
-                Verdict::Fail(error) => return Err(error),
-            }
+            let pause = retries.next(verdict, what, "asking the session what arrived")?;
+            tokio::time::sleep(pause).await;
             match self.session_status(session, total, what).await? {
                 SessionState::Complete(file_id) => return Ok(file_id),
                 SessionState::Received(next) => {
@@ -408,8 +388,7 @@ impl Drive {
         let what = format!("downloading backup {}", manifest.id);
         let mut hasher = Sha256::new();
         let mut done = 0u64;
-        let mut backoff = Backoff::new();
-        let mut refreshed = false;
+        let mut retries = Retries::new(&self.grant);
         while done < manifest.size || (manifest.size == 0 && done == 0) {
             let mut call = Call::new(Method::GET, url.as_str());
             if done > 0 {
@@ -468,24 +447,8 @@ impl Drive {
                 },
                 Err(error) => return Err(error),
             };
-            match verdict {
-                Verdict::Refresh if !refreshed => {
-                    refreshed = true;
-                    self.grant.mark_stale();
-                }
-                Verdict::Refresh => return Err(RemoteError::AccessRevoked),
-                Verdict::Retry { reason, after } => {
-                    let Some(pause) = backoff.next(after) else {
-                        return Err(RemoteError::Throttled {
-                            reason,
-                            attempts: backoff.attempts() + 1,
-                        });
-                    };
-                    tracing::info!("{what}: {reason}; resuming at byte {done} in {pause:?}");
-                    tokio::time::sleep(pause).await;
-                }
-                Verdict::Fail(error) => return Err(error),
-            }
+            let pause = retries.next(verdict, &what, &format!("resuming at byte {done}"))?;
+            tokio::time::sleep(pause).await;
         }
         file.sync_all()
             .map_err(io_error("cannot sync", destination))?;
