@@ -160,9 +160,23 @@ pub fn snapshot(
     })();
     let ended = connection.execute_batch("COMMIT");
     drop(descriptor);
+    if in_wal_mode(&connection) {
+        // While our snapshot was open no checkpoint could pass it, so the WAL grew by everything
+        // the application committed meanwhile. The application's next commit would copy all of it
+        // back into the database and fsync, and stall for as long: do that work here instead. A
+        // passive checkpoint never waits for or blocks the application; if the application is
+        // checkpointing already, this one just stops.
+        let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
     drop(connection);
     copied?;
     ended.map_err(|error| sqlite(source, error, access))
+}
+
+fn in_wal_mode(connection: &Connection) -> bool {
+    connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+        .is_ok_and(|mode| mode.eq_ignore_ascii_case("wal"))
 }
 
 fn check_limit(path: &Path, bytes: u64, access: &Access) -> Result<()> {
