@@ -20,14 +20,19 @@ pub type Client = Legacy<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// How long one request may take before it counts as a dropped connection.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn client() -> Result<Client, RemoteError> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+/// The TLS connector both Lifeboat's own requests and google-drive3's hub go through. Plain http
+/// is allowed here only because the endpoints refuse it for anything but loopback addresses.
+pub fn connector() -> Result<HttpsConnector<HttpConnector>, RemoteError> {
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|error| RemoteError::Protocol(format!("no TLS root certificates: {error}")))?
         .https_or_http()
         .enable_http1()
-        .build();
-    Ok(Legacy::builder(TokioExecutor::new()).build(connector))
+        .build())
+}
+
+pub fn client() -> Result<Client, RemoteError> {
+    Ok(Legacy::builder(TokioExecutor::new()).build(connector()?))
 }
 
 /// A request that can be sent again (the body is cheap to clone).

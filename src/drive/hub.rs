@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use google_drive3::DriveHub;
 use google_drive3::common::{self, Delegate, Retry};
 use google_drive3::hyper_rustls::HttpsConnector;
 use google_drive3::hyper_util::client::legacy::{Client as Legacy, connect::HttpConnector};
 use google_drive3::hyper_util::rt::TokioExecutor;
-use google_drive3::{DriveHub, hyper_rustls};
 
 use super::endpoints::Endpoints;
 use super::grant::{Grant, HubToken};
@@ -19,13 +19,7 @@ use crate::remote::RemoteError;
 pub type Hub = DriveHub<HttpsConnector<HttpConnector>>;
 
 pub fn hub(endpoints: &Endpoints, grant: Arc<Grant>) -> Result<Hub, RemoteError> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|error| RemoteError::Protocol(format!("no TLS root certificates: {error}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = Legacy::builder(TokioExecutor::new()).build(connector);
+    let client = Legacy::builder(TokioExecutor::new()).build(http::connector()?);
     let mut hub = DriveHub::new(client, HubToken(grant));
     // The hub wants both with a trailing slash.
     hub.root_url(endpoints.api_url("", &[])?.to_string());
