@@ -81,6 +81,12 @@ def main():
                  f"{r:.2f} ({fmt_s(mlb)} / {fmt_s(mpipe)})" if r else "n/a", "≤ 0.6",
                  verdict(None if r is None else r <= 0.6)))
 
+    lb1 = nums(rec, "backup.lifeboat_level1_s")
+    if lb1 and mpipe:
+        r1 = median(lb1) / mpipe
+        rows.append(("Backup at `compression_level = 1` (not the default) / the same pipeline",
+                     f"{r1:.2f} ({fmt_s(median(lb1))} / {fmt_s(mpipe)})", "for comparison", "info"))
+
     # restore
     lr, mr = nums(rec, "restore.lifeboat_s"), nums(rec, "restore.manual_s")
     mlr, mmr = median(lr), median(mr)
@@ -150,7 +156,7 @@ def main():
                      "0", verdict(failed == 0)))
 
     # memory
-    for tags, label in ((("backup", "backup-writer", "backup-for-restore"), "Peak RSS of `lifeboat backup`"),
+    for tags, label in ((("backup", "backup_level1", "backup-writer", "backup-for-restore"), "Peak RSS of `lifeboat backup`"),
                         (("restore",), "Peak RSS of `lifeboat restore`"),
                         (("drive-upload",), "Peak RSS of an upload to Drive (`lifeboat drive status`)"),
                         (("drive-download",), "Peak RSS of a download from Drive (`lifeboat verify --remote`)")):
@@ -213,7 +219,11 @@ def main():
         d.append(f"- artifact: lifeboat {art[-1] / MIB:.1f} MiB (÷{size / art[-1]:.2f}), "
                  f"pipeline `zstd -3` {part[-1] / MIB:.1f} MiB (÷{size / part[-1]:.2f})"
                  if part and part[-1] else f"- artifact: lifeboat {art[-1] / MIB:.1f} MiB")
-    d.append(f"- backup runs (s): lifeboat {fmt_runs(lb)}; pipeline {fmt_runs(pipe)}")
+    art1 = nums(rec, "backup.artifact_level1_bytes")
+    if art1 and art1[-1] and size:
+        d.append(f"- artifact at `compression_level = 1`: {art1[-1] / MIB:.1f} MiB (÷{size / art1[-1]:.2f})")
+    d.append(f"- backup runs (s): lifeboat {fmt_runs(lb)}; lifeboat at level 1 {fmt_runs(lb1)}; "
+             f"pipeline {fmt_runs(pipe)}")
     d.append(f"- restore runs (s): lifeboat {fmt_runs(lr)}; by hand {fmt_runs(mr)}")
     if rec.get("lbidle.wal.s"):
         d.append(f"- lifeboat backup idle, WAL (s): {fmt_runs(nums(rec, 'lbidle.wal.s'))}")
@@ -240,7 +250,7 @@ def main():
             st = json.loads(st)
             d.append(f"- writer during the stock `.backup`, {mode}: longest stall {st['max_stall_ms']} ms, "
                      f"commits {commit_rate(st)}, {st['errors']} failed")
-    for tag in ("backup", "backup-writer", "backup-for-restore", "restore", "drive-upload", "drive-download"):
+    for tag in ("backup", "backup_level1", "backup-writer", "backup-for-restore", "restore", "drive-upload", "drive-download"):
         rss = [x for x in nums(rec, f"rss.{tag}") if x is not None]
         if rss:
             d.append(f"- peak RSS, lifeboat {tag} (MiB): {', '.join(f'{x / 1024:.1f}' for x in rss)}")

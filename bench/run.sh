@@ -6,6 +6,7 @@
 # Generates a realistic office-app database (customers, orders, notes, with indexes) of BENCH_SIZE_MB,
 # then compares, on this machine and in this one run:
 #   backup   lifeboat backup  vs  sqlite3 DB ".backup snap.db" && zstd -3 -q snap.db && sha256sum snap.db.zst
+#            (lifeboat at its default zstd level 3, and at compression_level = 1 for comparison)
 #   restore  lifeboat restore vs  .backup safety.db, sha256sum -c, zstd -d, PRAGMA integrity_check, .restore
 #   writer   a process committing BENCH_WRITER_RATE small transactions a second: stock .backup under it,
 #            lifeboat backup under it vs idle, the writer's longest stall (WAL and rollback-journal mode,
@@ -91,10 +92,11 @@ v = json.load(open(sys.argv[1]))
 for k in sys.argv[2:]: v = v[k]
 print(v)' "$@"; }
 
-mk_home() {  # a fresh --home that accepts a database of this size
+mk_home() {  # HOME [LEVEL]: a fresh --home that accepts a database of this size (zstd level LEVEL)
     rm -rf "$1"
     mkdir -p "$1"
     printf '[limits]\nmax_backup_mb = %d\n' $(( SIZE_MB * 4 + 1024 )) > "$1/config.toml"
+    if [ -n "${2:-}" ]; then printf '[backups]\ncompression_level = %d\n' "$2" >> "$1/config.toml"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,18 +204,20 @@ cp "$DB" "$WAL"
 [ "$(sqlite3 "$WAL" 'PRAGMA journal_mode=WAL')" = wal ] || die "could not put $WAL in WAL mode"
 
 # 2. backup -----------------------------------------------------------------------------------------
-log "backup: lifeboat vs sqlite3 .backup + zstd -3 + sha256sum (1 warm-up + $RUNS runs each)"
+log "backup: lifeboat (default zstd level 3, and level 1) vs sqlite3 .backup + zstd -3 + sha256sum (1 warm-up + $RUNS runs each)"
 for i in $(seq 0 "$RUNS"); do
     # alternate the order; run 0 is the warm-up
-    for who in $( [ $(( i % 2 )) = 0 ] && echo "pipe lb" || echo "lb pipe" ); do
+    for who in $( [ $(( i % 2 )) = 0 ] && echo "pipe lb lb1" || echo "lb1 lb pipe" ); do
         if [ "$who" = pipe ]; then
             pipeline_backup "$DB" "$W/pipe"
             [ "$i" = 0 ] || record "backup.pipeline_s" "$T"
         else
-            mk_home "$W/home-backup"; sync
-            lifeboat_run backup 3600 --home "$W/home-backup" backup --db "$DB" || die "lifeboat backup failed"
-            [ "$i" = 0 ] || record "backup.lifeboat_s" "$T"
-            record "backup.artifact_bytes" "$(json_get "$W/lb.json" size)"
+            level=; suffix=
+            if [ "$who" = lb1 ]; then level=1; suffix=_level1; fi
+            mk_home "$W/home-backup" "$level"; sync
+            lifeboat_run "backup$suffix" 3600 --home "$W/home-backup" backup --db "$DB" || die "lifeboat backup failed"
+            [ "$i" = 0 ] || record "backup.lifeboat${suffix}_s" "$T"
+            record "backup.artifact${suffix}_bytes" "$(json_get "$W/lb.json" size)"
         fi
     done
 done

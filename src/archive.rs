@@ -173,11 +173,22 @@ pub fn compress(
     })
 }
 
-/// Decompresses `artifact` into a new file `image` (synced before returning). A damaged artifact
-/// is reported as [`Error::Corrupt`] naming `id`.
+/// What becomes of a decompressed image, which decides whether it is worth the disk's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unpacked {
+    /// Read (checked, restored from through SQLite) and removed again: never flushed to the disk,
+    /// so a restore's disk time goes to the live database's own writes.
+    Scratch,
+    /// Renamed into place as a database: written out steadily and synced before returning.
+    Durable,
+}
+
+/// Decompresses `artifact` into a new file `image`. A damaged artifact is reported as
+/// [`Error::Corrupt`] naming `id`.
 pub fn decompress(
     artifact: &Path,
     image: &Path,
+    unpacked: Unpacked,
     id: &str,
     observer: &dyn Observer,
 ) -> Result<Transformed> {
@@ -194,7 +205,16 @@ pub fn decompress(
     };
     let mut decoder = zstd::stream::read::Decoder::new(counting)
         .map_err(|error| corrupt(format!("it cannot be decompressed ({error})")))?;
-    let output = durable::SteadyFile::new(durable::create(image)?);
+    let file = durable::create(image)?;
+    let (output, to_sync): (Box<dyn Write>, _) = match unpacked {
+        Unpacked::Scratch => (Box::new(file), None),
+        Unpacked::Durable => {
+            let handle = file
+                .try_clone()
+                .map_err(|source| Error::io("cannot open", image, source))?;
+            (Box::new(durable::SteadyFile::new(file)), Some(handle))
+        }
+    };
     let mut sink = HashingWriter {
         inner: BufWriter::with_capacity(CHUNK, output),
         hasher: Sha256::new(),
@@ -228,12 +248,14 @@ pub fn decompress(
     let reader = buffered.into_inner();
     sink.flush()
         .map_err(|source| Error::io("cannot write", image, source))?;
-    let file = sink
-        .inner
-        .into_inner()
-        .map_err(|error| Error::io("cannot write", image, error.into_error()))?
-        .into_file();
-    durable::sync(&file, image)?;
+    drop(
+        sink.inner
+            .into_inner()
+            .map_err(|error| Error::io("cannot write", image, error.into_error()))?,
+    );
+    if let Some(file) = to_sync {
+        durable::sync(&file, image)?;
+    }
     Ok(Transformed {
         artifact: Digested {
             size: reader.bytes,
@@ -292,7 +314,8 @@ mod tests {
             digest_file(&artifact, &Silent).expect("digest")
         );
         let back = folder.path().join("back");
-        let unpacked = decompress(&artifact, &back, "x", &Silent).expect("decompress");
+        let unpacked =
+            decompress(&artifact, &back, Unpacked::Durable, "x", &Silent).expect("decompress");
         assert_eq!(unpacked, packed);
         assert_eq!(std::fs::read(&back).expect("read"), bytes);
     }
@@ -308,7 +331,13 @@ mod tests {
         let middle = damaged.len() / 2;
         damaged.truncate(middle);
         std::fs::write(&artifact, &damaged).expect("write");
-        let result = decompress(&artifact, &folder.path().join("back"), "x", &Silent);
+        let result = decompress(
+            &artifact,
+            &folder.path().join("back"),
+            Unpacked::Scratch,
+            "x",
+            &Silent,
+        );
         assert!(matches!(result, Err(Error::Corrupt { .. })), "{result:?}");
     }
 }

@@ -57,6 +57,48 @@ pub struct Restored {
     pub set_aside: Option<PathBuf>,
 }
 
+/// When a new backup's snapshot gets SQLite's integrity check.
+enum Integrity<'scope, 'env> {
+    /// Before the backup is recorded: a backup that fails it is never listed.
+    Checked,
+    /// In a thread of the caller's scope, from the moment the snapshot is taken; the backup is
+    /// recorded without waiting for it and the caller collects the verdict. A restore's safety
+    /// backup is checked this way: the verdict decides only how the previous state is kept, never
+    /// whether the restore goes on, so the restore need not wait for it.
+    Alongside(&'scope std::thread::Scope<'scope, 'env>),
+}
+
+/// A backup just recorded.
+struct Made<'scope> {
+    entry: Entry,
+    /// Its integrity check, when it runs [`Integrity::Alongside`].
+    pending: Option<PendingCheck<'scope>>,
+}
+
+/// An integrity check still running on a snapshot image, which stays until the check is collected.
+struct PendingCheck<'scope> {
+    image: PathBuf,
+    check: std::thread::ScopedJoinHandle<'scope, std::result::Result<(), String>>,
+}
+
+impl PendingCheck<'_> {
+    /// Waits for the verdict: None when the snapshot is sound, else what is wrong with it. The
+    /// image is still there for the caller, who removes it.
+    fn verdict(self) -> (Option<String>, PathBuf) {
+        let verdict = self
+            .check
+            .join()
+            .unwrap_or_else(|_| Err("the integrity check stopped unexpectedly".into()));
+        (verdict.err(), self.image)
+    }
+
+    /// Waits for the check and removes the image.
+    fn discard(self) {
+        let (_, image) = self.verdict();
+        let _ = durable::remove_if_present(&image);
+    }
+}
+
 /// What retention decided for one backup.
 #[derive(Debug, Clone)]
 pub struct Pruned {
@@ -157,8 +199,17 @@ impl Engine {
                 catalog.prepare()?;
                 catalog.remove_leftovers()?;
                 let level = self.config.backups.compression_level;
-                let entry =
-                    self.make_backup(&catalog, &database, kind, self.access(), level, observer)?;
+                let entry = self
+                    .make_backup(
+                        &catalog,
+                        &database,
+                        kind,
+                        self.access(),
+                        level,
+                        Integrity::Checked,
+                        observer,
+                    )?
+                    .entry;
                 observer.progress(Stage::Prune, 0, 1);
                 if let Err(error) = self.apply_retention(&catalog) {
                     // The backup itself is good; a failed clean-up must not make it look failed.
@@ -174,50 +225,69 @@ impl Engine {
     }
 
     /// Snapshot, compress, verify and record one backup. The caller holds the job lock.
-    fn make_backup(
+    #[allow(clippy::too_many_arguments)]
+    fn make_backup<'scope>(
         &self,
         catalog: &Catalog,
         database: &Path,
         kind: Kind,
         access: Access,
         level: i32,
+        integrity: Integrity<'scope, '_>,
         observer: &dyn Observer,
-    ) -> Result<Entry> {
+    ) -> Result<Made<'scope>> {
         let created_at = Timestamp::now();
         let id = catalog.new_id(kind, created_at);
         let image = catalog.temporary_image(&id);
         let artifact = catalog.temporary_artifact(&id);
+        let mut pending = None;
         let made = (|| {
             let started = std::time::Instant::now();
             crate::background::lower_priority();
             observer.progress(Stage::Snapshot, 0, 1);
             live::snapshot(database, &image, &access, observer)?;
             tracing::debug!("{id}: snapshot taken in {:?}", started.elapsed());
-            // The integrity check reads the image while zstd compresses it: two readers of the same
-            // (cached) file, so the check costs no extra wall time on a machine with spare cores.
-            let (examined, compressed) = std::thread::scope(|scope| {
-                let checker = scope.spawn(|| check::examine(&image));
-                let compressed = archive::compress(&image, &artifact, level, observer);
-                let examined = checker.join().unwrap_or_else(|_| {
-                    Err("the integrity check stopped unexpectedly".to_string())
+            if let Integrity::Alongside(scope) = integrity {
+                let checked = image.clone();
+                pending = Some(PendingCheck {
+                    image: image.clone(),
+                    check: scope.spawn(move || check::integrity(&checked, check::SHARED_CACHE_KIB)),
                 });
-                (examined, compressed)
+            }
+            // The integrity check reads the image while zstd compresses it and the artifact is read
+            // back: readers of the same cached file, each with its own core when there is one.
+            let (examined, written) = std::thread::scope(|scope| {
+                let writer = scope.spawn(|| {
+                    let compressed = archive::compress(&image, &artifact, level, observer)?;
+                    tracing::debug!("{id}: compressed at {:?}", started.elapsed());
+                    observer.progress(Stage::Verify, 0, compressed.artifact.size);
+                    let reread = archive::digest_file(&artifact, observer)?;
+                    if reread != compressed.artifact {
+                        return Err(Error::Corrupt {
+                            id: id.clone(),
+                            problem: "the artifact read back from the disk differs from what was written; the disk may be failing".into(),
+                        });
+                    }
+                    tracing::debug!("{id}: read back at {:?}", started.elapsed());
+                    Ok(compressed)
+                });
+                let examined = match integrity {
+                    Integrity::Checked => check::examine(&image),
+                    Integrity::Alongside(_) => check::facts_of(&image),
+                };
+                let written = writer.join().unwrap_or_else(|_| {
+                    Err(Error::Corrupt {
+                        id: id.clone(),
+                        problem: "writing it stopped unexpectedly".into(),
+                    })
+                });
+                (examined, written)
             });
-            tracing::debug!("{id}: compressed and checked at {:?}", started.elapsed());
-            let compressed = compressed?;
+            let compressed = written?;
             let facts = examined.map_err(|problem| Error::DamagedDatabase {
                 path: database.to_path_buf(),
                 problem,
             })?;
-            observer.progress(Stage::Verify, 0, compressed.artifact.size);
-            let reread = archive::digest_file(&artifact, observer)?;
-            tracing::debug!("{id}: read back at {:?}", started.elapsed());
-            if reread != compressed.artifact {
-                return Err(Error::Corrupt {
-                    id: id.clone(),
-                    problem: "the artifact read back from the disk differs from what was written; the disk may be failing".into(),
-                });
-            }
             let manifest = Manifest {
                 format: manifest::FORMAT,
                 id: id.clone(),
@@ -237,11 +307,22 @@ impl Engine {
             };
             catalog.add(&manifest, &artifact)
         })();
-        let _ = durable::remove_if_present(&image);
-        if made.is_err() {
-            let _ = durable::remove_if_present(&artifact);
+        match made {
+            Ok(entry) if pending.is_some() => Ok(Made { entry, pending }),
+            made => {
+                if let Some(pending) = pending {
+                    pending.discard();
+                }
+                let _ = durable::remove_if_present(&image);
+                if made.is_err() {
+                    let _ = durable::remove_if_present(&artifact);
+                }
+                made.map(|entry| Made {
+                    entry,
+                    pending: None,
+                })
+            }
         }
-        made
     }
 
     /// Complete backups, newest first.
@@ -295,7 +376,7 @@ impl Engine {
         observer: &dyn Observer,
     ) -> Result<Verification> {
         let image = catalog.temporary_image(&format!("{}.verify", entry.manifest.id));
-        let checked = unpack_and_check(&entry, &image, observer);
+        let checked = unpack_and_check(&entry, &image, archive::Unpacked::Scratch, observer);
         let _ = durable::remove_if_present(&image);
         let problem = match checked {
             Ok(()) => None,
@@ -375,10 +456,14 @@ impl Engine {
         )
     }
 
-    /// Checks the chosen backup and, at the same time, makes the safety backup of the database at
-    /// `target` (the two read different files, so on two cores they cost the time of one); then
-    /// applies the image. If the check fails, the safety backup is removed again: nothing was
-    /// changed, so it would only crowd out older ones.
+    /// Checks the chosen backup while the safety backup of the database at `target` is made (the
+    /// two read different files, so on two cores they cost the time of one), then applies the
+    /// image. The safety backup's snapshot gets its integrity check alongside all of this.
+    ///
+    /// If the chosen backup's check fails, the safety backup is removed again: nothing was changed,
+    /// so it would only crowd out older ones. If the safety backup's check fails, the database was
+    /// already damaged: its snapshot is kept beside it instead (`store.db.damaged-<time>`), where a
+    /// damaged database's copy always goes, and the restore stands.
     fn check_and_apply(
         &self,
         catalog: &Catalog,
@@ -389,8 +474,18 @@ impl Engine {
     ) -> Result<Restored> {
         let access = self.access();
         let presence = live::presence(target)?;
-        let (checked, safety) = std::thread::scope(|scope| {
-            let checker = scope.spawn(|| unpack_and_check(entry, image, observer));
+        let mut restored = Restored {
+            restored: entry.clone(),
+            safety_backup: None,
+            set_aside: None,
+        };
+        std::thread::scope(|scope| {
+            // Restored through SQLite, the image is only read; moved into place, it must be on disk.
+            let unpacked = match presence {
+                Presence::Database(_) => archive::Unpacked::Scratch,
+                _ => archive::Unpacked::Durable,
+            };
+            let checker = scope.spawn(move || unpack_and_check(entry, image, unpacked, observer));
             let safety = match presence {
                 Presence::Database(_) => {
                     observer.progress(Stage::SafetyBackup, 0, 1);
@@ -406,6 +501,7 @@ impl Engine {
                         Kind::Safety,
                         unlimited,
                         SAFETY_LEVEL,
+                        Integrity::Alongside(scope),
                         observer,
                     )
                     .map(Some)
@@ -418,47 +514,56 @@ impl Engine {
                     problem: "its check stopped unexpectedly".into(),
                 })
             });
-            (checked, safety)
-        });
-        if let Err(error) = checked {
-            if let Ok(Some(safety)) = &safety {
-                let _ = catalog.remove(safety);
+            let safety = match (checked, safety) {
+                (Err(error), safety) => {
+                    if let Ok(Some(made)) = safety {
+                        if let Some(pending) = made.pending {
+                            pending.discard();
+                        }
+                        let _ = catalog.remove(&made.entry);
+                    }
+                    return Err(error);
+                }
+                (Ok(()), Err(Error::DamagedDatabase { problem, .. })) => {
+                    // A damaged database is exactly what restores are for: no SQLite snapshot of
+                    // it can be made, so its bytes are kept beside it instead.
+                    tracing::warn!(
+                        "{} is damaged ({problem}); keeping a copy of it",
+                        target.display()
+                    );
+                    restored.set_aside = Some(copy_aside(target)?);
+                    None
+                }
+                (Ok(()), Err(error)) => return Err(error),
+                (Ok(()), Ok(made)) => made,
+            };
+            observer.progress(Stage::Apply, 0, 1);
+            let applied = apply_image(presence, image, target, &access, observer);
+            if let Some(made) = safety {
+                restored.safety_backup = Some(made.entry);
+                if let Some(pending) = made.pending {
+                    let (problem, snapshot) = pending.verdict();
+                    let kept = problem.map(|problem| {
+                        tracing::warn!(
+                            "{} was damaged ({problem}); keeping a copy of it",
+                            target.display()
+                        );
+                        keep_aside(&snapshot, target)
+                    });
+                    let _ = durable::remove_if_present(&snapshot);
+                    if let Some(kept) = kept {
+                        restored.set_aside = Some(kept?);
+                        if let Some(safety) = restored.safety_backup.take() {
+                            let _ = catalog.remove(&safety);
+                        }
+                    }
+                }
             }
-            return Err(error);
-        }
-        let mut restored = Restored {
-            restored: entry.clone(),
-            safety_backup: None,
-            set_aside: None,
-        };
-        match safety {
-            Ok(safety) => restored.safety_backup = safety,
-            // A damaged database is exactly what restores are for: no SQLite snapshot of it can be
-            // made, so its bytes are kept beside it instead, and the restore goes on.
-            Err(Error::DamagedDatabase { problem, .. }) => {
-                tracing::warn!(
-                    "{} is damaged ({problem}); keeping a copy of it",
-                    target.display()
-                );
-                restored.set_aside = Some(copy_aside(target)?);
+            if let Some(moved) = applied? {
+                restored.set_aside = Some(moved);
             }
-            Err(error) => return Err(error),
-        }
-        observer.progress(Stage::Apply, 0, 1);
-        match presence {
-            Presence::Database(_) => live::restore_into(target, image, &access, observer)?,
-            Presence::Absent => {
-                remove_stale_companions(target)?;
-                durable::commit(image, target)?;
-            }
-            Presence::Empty | Presence::Foreign => {
-                // An empty or foreign file cannot be restored into through SQLite; keep it, in case
-                // it matters to someone, and put the backup in its place.
-                restored.set_aside = Some(set_aside(target)?);
-                durable::commit(image, target)?;
-            }
-        }
-        Ok(restored)
+            Ok(restored)
+        })
     }
 
     /// Removes backup `id`. The newest verified backup is kept unless `force` is set.
@@ -634,7 +739,12 @@ fn free_space(folder: &Path) -> Option<u64> {
 
 /// Unpacks an artifact into `image`, checking it against its manifest on the way: the artifact's
 /// size and SHA-256, the image's SHA-256, then SQLite's integrity check.
-pub(crate) fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Observer) -> Result<()> {
+pub(crate) fn unpack_and_check(
+    entry: &Entry,
+    image: &Path,
+    unpacked: archive::Unpacked,
+    observer: &dyn Observer,
+) -> Result<()> {
     let manifest = &entry.manifest;
     let corrupt = |problem: String| Error::Corrupt {
         id: manifest.id.clone(),
@@ -654,7 +764,13 @@ pub(crate) fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Obser
             manifest.size
         )));
     }
-    let unpacked = archive::decompress(&entry.artifact_path, image, &manifest.id, observer)?;
+    let unpacked = archive::decompress(
+        &entry.artifact_path,
+        image,
+        unpacked,
+        &manifest.id,
+        observer,
+    )?;
     if unpacked.artifact.sha256 != manifest.sha256 {
         return Err(corrupt(
             "its artifact's SHA-256 does not match the manifest".into(),
@@ -667,6 +783,36 @@ pub(crate) fn unpack_and_check(entry: &Entry, image: &Path, observer: &dyn Obser
     }
     check::examine(image).map_err(corrupt)?;
     Ok(())
+}
+
+/// Puts the checked image at `target`: through SQLite into a database there, or in the place of
+/// nothing, an empty file or a foreign one (which is moved aside; its new place is returned).
+fn apply_image(
+    presence: Presence,
+    image: &Path,
+    target: &Path,
+    access: &Access,
+    observer: &dyn Observer,
+) -> Result<Option<PathBuf>> {
+    match presence {
+        Presence::Database(_) => {
+            let written = live::restore_into(target, image, access, observer)?;
+            tracing::debug!("{}: {written} pages written", target.display());
+            Ok(None)
+        }
+        Presence::Absent => {
+            remove_stale_companions(target)?;
+            durable::commit(image, target)?;
+            Ok(None)
+        }
+        Presence::Empty | Presence::Foreign => {
+            // An empty or foreign file cannot be restored into through SQLite; keep it, in case it
+            // matters to someone, and put the backup in its place.
+            let moved = set_aside(target)?;
+            durable::commit(image, target)?;
+            Ok(Some(moved))
+        }
+    }
 }
 
 /// Where a damaged file at `target` is kept: beside it, named for when it was found.
@@ -686,6 +832,14 @@ fn set_aside(target: &Path) -> Result<PathBuf> {
                 .map_err(|source| Error::io("cannot move aside", &file, source))?;
         }
     }
+    Ok(aside)
+}
+
+/// Copies the snapshot of a database found damaged beside the database, for whoever may want to
+/// rescue something from it.
+fn keep_aside(snapshot: &Path, target: &Path) -> Result<PathBuf> {
+    let aside = aside_path(target);
+    std::fs::copy(snapshot, &aside).map_err(|source| Error::io("cannot copy", snapshot, source))?;
     Ok(aside)
 }
 

@@ -301,13 +301,13 @@ fn step_to_completion(
 }
 
 /// Replaces the content of the existing live database at `target` with the checked image at
-/// `image`, through SQLite, as one transaction.
+/// `image`, through SQLite, as one transaction. Returns how many pages it wrote.
 pub fn restore_into(
     target: &Path,
     image: &Path,
     access: &Access,
     observer: &dyn Observer,
-) -> Result<()> {
+) -> Result<u64> {
     let mut live = open_live(target, access)?;
     let source = Connection::open_with_flags(image, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|error| sqlite(image, error, access))?;
@@ -332,6 +332,18 @@ pub fn restore_into(
             return Err(needs_exclusive(target, image_page_size, live_page_size));
         }
     }
+    if !leave_wal && can_write_pages(&live, image_page_size) {
+        drop(source);
+        return apply_changed_pages(
+            &live,
+            target,
+            image,
+            image_pages,
+            image_page_size,
+            access,
+            observer,
+        );
+    }
     let copied = (|| {
         let backup =
             Backup::new(&source, &mut live).map_err(|error| sqlite(target, error, access))?;
@@ -345,9 +357,169 @@ pub fn restore_into(
             .map_err(|error| sqlite(target, error, access));
         copied?;
         back?;
-        return Ok(());
+        return Ok(image_pages);
     }
-    copied
+    copied.map(|()| image_pages)
+}
+
+/// Whether [`apply_changed_pages`] may be used on `live`: SQLite was built with `sqlite_dbpage`,
+/// the page sizes agree, and the database does not auto-vacuum (an auto-vacuuming commit would
+/// move pages using the page count the connection read before our writes, and damage the file).
+fn can_write_pages(live: &Connection, image_page_size: u64) -> bool {
+    let number = |sql: &str| live.query_row(sql, [], |row| row.get::<_, i64>(0)).ok();
+    number("SELECT count(*) FROM sqlite_dbpage WHERE pgno = 1") == Some(1)
+        && number("PRAGMA page_size") == Some(image_page_size as i64)
+        && number("PRAGMA auto_vacuum") == Some(0)
+}
+
+/// Makes the live database byte for byte the image, writing only the pages that differ, through
+/// SQLite's `sqlite_dbpage` table in one write transaction.
+///
+/// A restore usually brings back a recent backup, which shares most of its pages with the live
+/// database: the journal then holds only the changed pages instead of the whole file, and the
+/// restore writes a fraction of what a full copy writes. Like the backup API, it is one journaled
+/// transaction, so a crash leaves the old content or the new, and the application's connections
+/// see the new content on their next read: the header written carries a new change counter and
+/// schema cookie, so they drop their cached pages and schema.
+fn apply_changed_pages(
+    live: &Connection,
+    target: &Path,
+    image: &Path,
+    image_pages: u64,
+    page_size: u64,
+    access: &Access,
+    observer: &dyn Observer,
+) -> Result<u64> {
+    let fail = |error| sqlite(target, error, access);
+    live.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
+    let applied = (|| {
+        let live_pages = page_geometry(live, target, access)?.1;
+        let file = File::open(image).map_err(|error| Error::io("cannot open", image, error))?;
+        let mut reader = std::io::BufReader::with_capacity(256 << 10, file);
+        let mut page = vec![0u8; usize::try_from(page_size).unwrap_or(usize::MAX)];
+        let total = image_pages * 2;
+
+        // Pass 1: which pages differ, reading the image in order beside the live pages. Page 1
+        // always differs (its header is renewed below).
+        let mut changed: Vec<u64> = Vec::new();
+        let mut live_header = Vec::new();
+        {
+            let mut pages = live
+                .prepare("SELECT pgno, data FROM sqlite_dbpage ORDER BY pgno")
+                .map_err(fail)?;
+            let mut rows = pages.query([]).map_err(fail)?;
+            while let Some(row) = rows.next().map_err(fail)? {
+                let number = row.get::<_, i64>(0).map_err(fail)?.max(0) as u64;
+                if number > image_pages {
+                    break;
+                }
+                if observer.cancelled() {
+                    return Err(Error::Cancelled);
+                }
+                reader
+                    .read_exact(&mut page)
+                    .map_err(|error| Error::io("cannot read", image, error))?;
+                let data = row.get_ref(1).map_err(fail)?.as_blob().unwrap_or_default();
+                if number == 1 {
+                    live_header = data.to_vec();
+                } else if data != page.as_slice() {
+                    changed.push(number);
+                }
+                observer.progress(Stage::Apply, number, total);
+            }
+        }
+        changed.extend(live_pages.max(1) + 1..=image_pages);
+
+        // Pass 2: write them. SQLite never stores anything in the page that holds its lock bytes.
+        let pending_byte_page = (1u64 << 30) / page_size + 1;
+        changed.retain(|&number| number != pending_byte_page);
+        let mut write = live
+            .prepare("INSERT INTO sqlite_dbpage(pgno, data) VALUES (?1, ?2)")
+            .map_err(fail)?;
+        for (done, &number) in changed.iter().enumerate() {
+            if observer.cancelled() {
+                return Err(Error::Cancelled);
+            }
+            read_page_at(&mut reader, &mut page, (number - 1) * page_size, image)?;
+            write
+                .execute(rusqlite::params![number as i64, page])
+                .map_err(fail)?;
+            let written = (done as u64 + 1) * image_pages / changed.len() as u64;
+            observer.progress(Stage::Apply, image_pages + written, total);
+        }
+
+        // Page 1 comes last, and in the same statement as the truncation. It carries the new
+        // schema cookie, which makes any later statement reload the schema through the btree
+        // layer's copy of page 1, now stale; and sqlite_dbpage forgets a truncation as soon as
+        // another page is written.
+        read_page_at(&mut reader, &mut page, 0, image)?;
+        renew_header(&mut page, &live_header, image_pages);
+        if live_pages > image_pages {
+            live.execute(
+                "INSERT INTO sqlite_dbpage(pgno, data) VALUES (1, ?1), (?2, NULL)",
+                rusqlite::params![page, image_pages as i64 + 1],
+            )
+        } else {
+            write.execute(rusqlite::params![1, page])
+        }
+        .map_err(fail)?;
+        Ok(changed.len() as u64 + 1)
+    })();
+    match applied {
+        Ok(written) => commit(live, target, access).map(|()| written),
+        Err(error) => {
+            let _ = live.execute_batch("ROLLBACK");
+            Err(error)
+        }
+    }
+}
+
+/// Reads the page at `offset`; the pages asked for mostly move forward, so the reader's buffer
+/// serves neighbouring pages without another read.
+fn read_page_at(
+    reader: &mut std::io::BufReader<File>,
+    page: &mut [u8],
+    offset: u64,
+    image: &Path,
+) -> Result<()> {
+    use std::io::Seek;
+    reader
+        .stream_position()
+        .and_then(|position| reader.seek_relative(offset as i64 - position as i64))
+        .and_then(|()| reader.read_exact(page))
+        .map_err(|error| Error::io("cannot read", image, error))
+}
+
+/// Fits the image's first page (the database header) to the live file it is written into.
+///
+/// The fields are those the backup API sets too: the live file's journal-mode versions (bytes
+/// 18-19), a change counter and schema cookie that differ from the live ones (so that every
+/// connection drops its cached pages and schema), and a page count that is valid for the result.
+fn renew_header(page: &mut [u8], live_header: &[u8], image_pages: u64) {
+    let get = |bytes: &[u8], at: usize| {
+        bytes.get(at..at + 4).map_or(0, |field| {
+            u32::from_be_bytes([field[0], field[1], field[2], field[3]])
+        })
+    };
+    let mut put = |at: usize, value: u32| page[at..at + 4].copy_from_slice(&value.to_be_bytes());
+    let counter = get(live_header, 24).wrapping_add(1);
+    put(24, counter);
+    put(28, image_pages as u32);
+    put(40, get(live_header, 40).wrapping_add(1));
+    put(92, counter);
+    put(96, rusqlite::version_number() as u32);
+    if let Some(versions) = live_header.get(18..20) {
+        page[18..20].copy_from_slice(versions);
+    }
+}
+
+/// Commits the restore's write transaction, waiting up to the busy timeout for readers to finish
+/// (a rollback-journal commit needs them gone); on failure nothing was changed.
+fn commit(live: &Connection, target: &Path, access: &Access) -> Result<()> {
+    live.execute_batch("COMMIT").map_err(|error| {
+        let _ = live.execute_batch("ROLLBACK");
+        sqlite(target, error, access)
+    })
 }
 
 fn needs_exclusive(target: &Path, image_page_size: u64, live_page_size: u64) -> Error {
@@ -380,5 +552,97 @@ fn step_all_at_once(backup: &Backup<'_, '_>, target: &Path, access: &Access) -> 
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::Silent;
+
+    const HEADER_FIELDS_RENEWED: [std::ops::Range<usize>; 3] = [24..28, 40..44, 92..100];
+
+    fn access() -> Access {
+        Access {
+            busy_timeout: Duration::from_secs(5),
+            max_bytes: u64::MAX,
+        }
+    }
+
+    fn database(path: &Path, setup: &str, rows: u32) -> Connection {
+        let connection = Connection::open(path).expect("open");
+        connection.execute_batch(setup).expect("setup");
+        connection
+            .execute_batch(&format!(
+                "CREATE TABLE items(id INTEGER PRIMARY KEY, body TEXT);
+                 WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {rows})
+                 INSERT INTO items(body) SELECT printf('%0400d', x) FROM n;"
+            ))
+            .expect("fill");
+        connection
+    }
+
+    fn without_renewed_fields(mut bytes: Vec<u8>) -> Vec<u8> {
+        for range in HEADER_FIELDS_RENEWED {
+            bytes[range].fill(0);
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_restore_writes_only_the_pages_that_differ_and_gives_back_the_image_exactly() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let image = folder.path().join("image.db");
+        drop(database(&live, "", 2000));
+        std::fs::copy(&live, &image).expect("copy");
+        let pages = std::fs::metadata(&image).expect("size").len() / 4096;
+        assert!(pages > 200, "the test database is too small: {pages} pages");
+
+        // The application changes one row and keeps its connection open.
+        let app = Connection::open(&live).expect("open");
+        app.execute("UPDATE items SET body = 'changed' WHERE id = 1000", [])
+            .expect("update");
+        let written = restore_into(&live, &image, &access(), &Silent).expect("restore");
+        assert!(
+            written <= 4,
+            "{written} of {pages} pages written for one row"
+        );
+
+        let body: String = app
+            .query_row("SELECT body FROM items WHERE id = 1000", [], |row| {
+                row.get(0)
+            })
+            .expect("read");
+        assert_eq!(body, format!("{:0400}", 1000));
+        drop(app);
+        assert_eq!(
+            without_renewed_fields(std::fs::read(&live).expect("read")),
+            without_renewed_fields(std::fs::read(&image).expect("read")),
+            "the live file is not the image page for page"
+        );
+    }
+
+    #[test]
+    fn an_auto_vacuum_database_is_restored_with_the_backup_api() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let image = folder.path().join("image.db");
+        drop(database(&live, "PRAGMA auto_vacuum = FULL;", 500));
+        std::fs::copy(&live, &image).expect("copy");
+        let app = Connection::open(&live).expect("open");
+        app.execute("DELETE FROM items WHERE id > 100", [])
+            .expect("delete");
+        let written = restore_into(&live, &image, &access(), &Silent).expect("restore");
+        let pages = std::fs::metadata(&image).expect("size").len() / 4096;
+        assert_eq!(written, pages, "every page is copied");
+        let count: i64 = app
+            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(count, 500);
+        let check: String = app
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .expect("check");
+        assert_eq!(check, "ok");
     }
 }

@@ -597,7 +597,12 @@ impl Engine {
                     manifest: wanted.manifest.clone(),
                     artifact_path: artifact,
                 };
-                match unpack_and_check(&entry, &folder.join("image.db"), observer) {
+                match unpack_and_check(
+                    &entry,
+                    &folder.join("image.db"),
+                    crate::archive::Unpacked::Scratch,
+                    observer,
+                ) {
                     Ok(()) => None,
                     Err(Error::Corrupt { problem, .. }) => Some(problem),
                     Err(error) => Some(error.to_string()),

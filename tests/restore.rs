@@ -688,6 +688,8 @@ fn restore_over_a_damaged_database_brings_the_backup_back_and_keeps_the_damaged_
         kept_beside || kept_as_safety,
         "the damaged database is gone without a copy:\n{run}"
     );
+    // A copy that fails SQLite's check is kept beside the database, never listed as a backup.
+    home.run(&["verify"]).ok();
 }
 
 /// The restored database may be much smaller or much larger than the live one; the application's
