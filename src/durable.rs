@@ -67,11 +67,12 @@ pub fn commit(temporary: &Path, destination: &Path) -> Result<()> {
     Ok(())
 }
 
-/// How much a [`SteadyFile`] writes before it asks the disk to catch up.
-const STEADY_SYNC_BYTES: u64 = 8 << 20;
+/// How much a [`SteadyFile`] writes before it asks the disk to catch up: small enough that an
+/// application's fsync queued behind one run waits a few milliseconds at most.
+const STEADY_SYNC_BYTES: u64 = 2 << 20;
 
 /// A file written in long runs (an artifact, a database image) that is flushed to the disk every
-/// 8 MiB on the way instead of all at once at the end. One large flush at the end holds up every
+/// 2 MiB on the way instead of all at once at the end. One large flush at the end holds up every
 /// other process's fsync on the same disk for as long as it takes (on ext4 they share the
 /// journal), and the application's commits are such fsyncs: steady small flushes keep its stalls
 /// short, and the final [`sync`] has little left to do.
