@@ -514,6 +514,7 @@ impl Engine {
                     problem: "its check stopped unexpectedly".into(),
                 })
             });
+            tracing::debug!("{}: unpacked and checked", entry.manifest.id);
             let safety = match (checked, safety) {
                 (Err(error), safety) => {
                     if let Ok(Some(made)) = safety {
@@ -543,6 +544,7 @@ impl Engine {
                 restored.safety_backup = Some(made.entry);
                 if let Some(pending) = made.pending {
                     let (problem, snapshot) = pending.verdict();
+                    tracing::debug!("{}: safety backup checked", target.display());
                     let kept = problem.map(|problem| {
                         tracing::warn!(
                             "{} was damaged ({problem}); keeping a copy of it",

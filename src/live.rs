@@ -397,6 +397,7 @@ fn apply_changed_pages(
     observer: &dyn Observer,
 ) -> Result<u64> {
     let fail = |error| sqlite(target, error, access);
+    let started = Instant::now();
     live.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
     let applied = (|| {
         let live_pages = page_geometry(live, target, access)?.1;
@@ -435,6 +436,11 @@ fn apply_changed_pages(
             }
         }
         changed.extend(live_pages.max(1) + 1..=image_pages);
+        tracing::debug!(
+            "{}: pages compared in {:?}",
+            target.display(),
+            started.elapsed()
+        );
 
         // Pass 2: write them. SQLite never stores anything in the page that holds its lock bytes.
         let pending_byte_page = (1u64 << 30) / page_size + 1;
@@ -471,6 +477,11 @@ fn apply_changed_pages(
         .map_err(fail)?;
         Ok(changed.len() as u64 + 1)
     })();
+    tracing::debug!(
+        "{}: pages written in {:?}",
+        target.display(),
+        started.elapsed()
+    );
     match applied {
         Ok(written) => commit(live, target, access).map(|()| written),
         Err(error) => {
