@@ -68,6 +68,15 @@ enum Integrity<'scope, 'env> {
     Alongside(&'scope std::thread::Scope<'scope, 'env>),
 }
 
+/// How one backup is made: which kind it is, how the live database is treated, the zstd level,
+/// and when its snapshot is checked.
+struct Recipe<'scope, 'env> {
+    kind: Kind,
+    access: Access,
+    level: i32,
+    integrity: Integrity<'scope, 'env>,
+}
+
 /// A backup just recorded.
 struct Made<'scope> {
     entry: Entry,
@@ -199,16 +208,14 @@ impl Engine {
                 catalog.prepare()?;
                 catalog.remove_leftovers()?;
                 let level = self.config.backups.compression_level;
+                let recipe = Recipe {
+                    kind,
+                    access: self.access(),
+                    level,
+                    integrity: Integrity::Checked,
+                };
                 let entry = self
-                    .make_backup(
-                        &catalog,
-                        &database,
-                        kind,
-                        self.access(),
-                        level,
-                        Integrity::Checked,
-                        observer,
-                    )?
+                    .make_backup(&catalog, &database, recipe, observer)?
                     .entry;
                 observer.progress(Stage::Prune, 0, 1);
                 if let Err(error) = self.apply_retention(&catalog) {
@@ -225,17 +232,19 @@ impl Engine {
     }
 
     /// Snapshot, compress, verify and record one backup. The caller holds the job lock.
-    #[allow(clippy::too_many_arguments)]
     fn make_backup<'scope>(
         &self,
         catalog: &Catalog,
         database: &Path,
-        kind: Kind,
-        access: Access,
-        level: i32,
-        integrity: Integrity<'scope, '_>,
+        recipe: Recipe<'scope, '_>,
         observer: &dyn Observer,
     ) -> Result<Made<'scope>> {
+        let Recipe {
+            kind,
+            access,
+            level,
+            integrity,
+        } = recipe;
         let created_at = Timestamp::now();
         let id = catalog.new_id(kind, created_at);
         let image = catalog.temporary_image(&id);
@@ -491,20 +500,17 @@ impl Engine {
                     observer.progress(Stage::SafetyBackup, 0, 1);
                     // A restore must never be refused because today's database grew past the limit,
                     // and a person is waiting: the fastest zstd level, still fully checked.
-                    let unlimited = Access {
-                        max_bytes: u64::MAX,
-                        ..access
+                    let recipe = Recipe {
+                        kind: Kind::Safety,
+                        access: Access {
+                            max_bytes: u64::MAX,
+                            ..access
+                        },
+                        level: SAFETY_LEVEL,
+                        integrity: Integrity::Alongside(scope),
                     };
-                    self.make_backup(
-                        catalog,
-                        target,
-                        Kind::Safety,
-                        unlimited,
-                        SAFETY_LEVEL,
-                        Integrity::Alongside(scope),
-                        observer,
-                    )
-                    .map(Some)
+                    self.make_backup(catalog, target, recipe, observer)
+                        .map(Some)
                 }
                 _ => Ok(None),
             };
