@@ -15,15 +15,22 @@ pub struct JobLock {
     _file: File,
 }
 
+/// Opens (creating it if need be, never truncating it) a file whose lock says who runs: the job
+/// lock here, the agent's one-instance lock, which also reads back the holder's process id.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| Error::io("cannot open", path, source))
+}
+
 impl JobLock {
     /// Takes the lock, calling `waiting` once and then blocking if another job holds it.
     pub fn acquire(path: &Path, waiting: impl FnOnce()) -> Result<JobLock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|source| Error::io("cannot open", path, source))?;
+        let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

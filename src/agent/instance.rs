@@ -4,7 +4,7 @@
 //! never blocks the next one. The lock is apart from the job lock: an agent that sleeps must not
 //! keep command-line backups waiting.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
@@ -25,13 +25,7 @@ pub enum Claim {
 }
 
 pub fn claim(path: &Path) -> Result<Claim, Error> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|source| Error::io("cannot open", path, source))?;
+    let mut file = lifeboat::lock::open_lock_file(path)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
