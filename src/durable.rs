@@ -163,6 +163,14 @@ pub fn write_atomic(destination: &Path, contents: &[u8]) -> Result<()> {
     written
 }
 
+/// The file SQLite keeps beside a database under the name `database` + `suffix` ("-journal",
+/// "-wal", "-shm"), or any other name made by appending to a path.
+pub fn companion(database: &Path, suffix: &str) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Removes a file if it exists; a file that is already gone is not an error.
 pub fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {

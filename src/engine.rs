@@ -75,6 +75,9 @@ struct Recipe<'scope, 'env> {
     access: Access,
     level: i32,
     integrity: Integrity<'scope, 'env>,
+    /// Told (or dropped, if it never comes to that) once the snapshot is taken and the live
+    /// database is no longer held.
+    snapshot_taken: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// A backup just recorded.
@@ -213,6 +216,7 @@ impl Engine {
                     access: self.access(),
                     level,
                     integrity: Integrity::Checked,
+                    snapshot_taken: None,
                 };
                 let entry = self
                     .make_backup(&catalog, &database, recipe, observer)?
@@ -244,6 +248,7 @@ impl Engine {
             access,
             level,
             integrity,
+            snapshot_taken,
         } = recipe;
         let created_at = Timestamp::now();
         let id = catalog.new_id(kind, created_at);
@@ -256,6 +261,9 @@ impl Engine {
             observer.progress(Stage::Snapshot, 0, 1);
             live::snapshot(database, &image, &access, observer)?;
             tracing::debug!("{id}: snapshot taken in {:?}", started.elapsed());
+            if let Some(taken) = snapshot_taken {
+                let _ = taken.send(());
+            }
             if let Integrity::Alongside(scope) = integrity {
                 let checked = image.clone();
                 pending = Some(PendingCheck {
@@ -431,10 +439,7 @@ impl Engine {
                     durable::temp_path(&folder, &format!("{}{RESTORE_SUFFIX}", entry.manifest.id));
                 let restored = self.check_and_apply(&catalog, &entry, &image, &target, observer);
                 let _ = durable::remove_if_present(&image);
-                let _ = durable::remove_if_present(&PathBuf::from(format!(
-                    "{}-journal",
-                    image.display()
-                )));
+                let _ = durable::remove_if_present(&durable::companion(&image, "-journal"));
                 let restored = restored?;
                 if let Err(error) = self.apply_retention(&catalog) {
                     tracing::warn!("retention after restore failed: {error}");
@@ -494,7 +499,14 @@ impl Engine {
                 Presence::Database(_) => archive::Unpacked::Scratch,
                 _ => archive::Unpacked::Durable,
             };
-            let checker = scope.spawn(move || unpack_and_check(entry, image, unpacked, observer));
+            // The chosen backup is unpacked once the safety snapshot is taken, not during it: on
+            // one disk the two writes slow each other several times over, and in rollback-journal
+            // mode the snapshot keeps the application from committing for as long as it takes.
+            let (snapshot_taken, wait_for_snapshot) = std::sync::mpsc::channel();
+            let checker = scope.spawn(move || {
+                let _ = wait_for_snapshot.recv();
+                unpack_and_check(entry, image, unpacked, observer)
+            });
             let safety = match presence {
                 Presence::Database(_) => {
                     observer.progress(Stage::SafetyBackup, 0, 1);
@@ -508,11 +520,15 @@ impl Engine {
                         },
                         level: SAFETY_LEVEL,
                         integrity: Integrity::Alongside(scope),
+                        snapshot_taken: Some(snapshot_taken),
                     };
                     self.make_backup(catalog, target, recipe, observer)
                         .map(Some)
                 }
-                _ => Ok(None),
+                _ => {
+                    drop(snapshot_taken);
+                    Ok(None)
+                }
             };
             let checked = checker.join().unwrap_or_else(|_| {
                 Err(Error::Corrupt {
@@ -826,16 +842,16 @@ fn apply_image(
 /// Where a damaged file at `target` is kept: beside it, named for when it was found.
 fn aside_path(target: &Path) -> PathBuf {
     let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
-    PathBuf::from(format!("{}.damaged-{stamp}", target.display()))
+    durable::companion(target, &format!(".damaged-{stamp}"))
 }
 
 /// Moves a damaged file (and its SQLite companions) out of the way, keeping it beside the target.
 fn set_aside(target: &Path) -> Result<PathBuf> {
     let aside = aside_path(target);
     for suffix in ["", "-journal", "-wal", "-shm"] {
-        let file = PathBuf::from(format!("{}{suffix}", target.display()));
+        let file = durable::companion(target, suffix);
         if file.exists() {
-            let moved = PathBuf::from(format!("{}{suffix}", aside.display()));
+            let moved = durable::companion(&aside, suffix);
             std::fs::rename(&file, &moved)
                 .map_err(|source| Error::io("cannot move aside", &file, source))?;
         }
@@ -856,9 +872,9 @@ fn keep_aside(snapshot: &Path, target: &Path) -> Result<PathBuf> {
 fn copy_aside(target: &Path) -> Result<PathBuf> {
     let aside = aside_path(target);
     for suffix in ["", "-wal"] {
-        let file = PathBuf::from(format!("{}{suffix}", target.display()));
+        let file = durable::companion(target, suffix);
         if file.exists() {
-            let copy = PathBuf::from(format!("{}{suffix}", aside.display()));
+            let copy = durable::companion(&aside, suffix);
             std::fs::copy(&file, &copy)
                 .map_err(|source| Error::io("cannot copy", &file, source))?;
         }
@@ -888,7 +904,7 @@ fn remove_restore_leftovers(folder: &Path) -> Result<()> {
 /// put there: it belongs to the old file, so it goes.
 fn remove_stale_companions(target: &Path) -> Result<()> {
     for suffix in ["-journal", "-wal", "-shm"] {
-        durable::remove_if_present(&PathBuf::from(format!("{}{suffix}", target.display())))?;
+        durable::remove_if_present(&durable::companion(target, suffix))?;
     }
     Ok(())
 }

@@ -2,17 +2,18 @@
 //! an image into it.
 //!
 //! Locking, which is the whole point of this module:
-//! - A snapshot first opens a read transaction (`BEGIN` then a read). In WAL mode that pins a
-//!   snapshot of the database without blocking writers, and the online backup API copies that
-//!   snapshot, stepping in chunks inside our transaction (so it never restarts when the writer
-//!   commits). In rollback-journal mode the read transaction holds SQLite's SHARED lock, which keeps
-//!   every writer from committing; we copy the file's bytes while it is held, which is as short as
-//!   holding that lock can be, and compress later, after the lock is gone.
+//! - A snapshot first opens a read transaction (`BEGIN` then a read), then copies the file's bytes
+//!   while it is open, and compresses later, after the transaction has ended. In rollback-journal
+//!   mode the transaction holds SQLite's SHARED lock, which keeps every writer from committing for
+//!   as short a time as holding that lock can be. In WAL mode it blocks no writer: it keeps
+//!   checkpoints from overwriting what the snapshot sees and the log from starting over, so the
+//!   file and its log are copied raw and SQLite's own recovery folds the log's copy into the image
+//!   (see [`copy_log`]).
 //! - POSIX locks belong to a process and a file, not to a descriptor: closing *any* descriptor of
 //!   the database file drops every lock this process holds on it. The descriptor we read the bytes
 //!   through is therefore closed only after the read transaction has ended.
-//! - A restore goes through SQLite into the live file with the backup API, as one journaled write
-//!   transaction, so an application that holds the database open sees the new content on its next
+//! - A restore goes through SQLite into the live file (writing the pages that differ through
+//!   `sqlite_dbpage`, or with the backup API), as one journaled write transaction, so an application that holds the database open sees the new content on its next
 //!   read, and a crash at any moment leaves the old content or the new one. Nothing is ever renamed
 //!   over a database file that may be open.
 
@@ -30,8 +31,6 @@ use crate::progress::{Observer, Stage};
 
 /// The first 16 bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
-/// Pages copied per backup-API step: progress and cancellation are checked between steps.
-const PAGES_PER_STEP: i32 = 2048;
 
 /// How to treat the live database.
 #[derive(Debug, Clone, Copy)]
@@ -125,7 +124,8 @@ fn page_geometry(connection: &Connection, path: &Path, access: &Access) -> Resul
 /// Writes a consistent image of the live database at `source` into the new file `image`.
 ///
 /// The image holds every transaction committed before this call started. It is a complete
-/// database file in rollback-journal mode, synced to disk.
+/// database file in rollback-journal mode, not synced (it is a scratch file: the artifact made
+/// from it is what gets synced).
 pub fn snapshot(
     source: &Path,
     image: &Path,
@@ -135,7 +135,8 @@ pub fn snapshot(
     let size = require_database(source)?;
     check_limit(source, size, access)?;
     let connection = open_live(source, access)?;
-    if in_wal_mode(&connection) {
+    let wal = in_wal_mode(&connection);
+    if wal {
         // Start from a WAL with nothing left to copy back: what the application commits during the
         // snapshot then stays below its automatic checkpoint's threshold more often, so its first
         // commit after the snapshot rarely has a checkpoint of its own to do (see the end).
@@ -144,29 +145,32 @@ pub fn snapshot(
     connection
         .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;")
         .map_err(|error| sqlite(source, error, access))?;
-    // Opened (in rollback-journal mode) inside the read transaction and closed only after it has
-    // ended: see the module documentation on POSIX locks.
-    let mut descriptor: Option<File> = None;
+    // Opened inside the read transaction and closed only after it has ended: see the module
+    // documentation on POSIX locks.
+    let mut descriptors: Vec<File> = Vec::new();
     let copied = (|| {
         let (page_size, page_count) = page_geometry(&connection, source, access)?;
-        check_limit(source, page_size * page_count, access)?;
-        if journal_mode(&connection, source, access)? == "wal" {
-            return copy_through_backup_api(
-                &connection,
-                source,
-                image,
-                page_count,
-                access,
-                observer,
-            );
+        let length = page_size * page_count;
+        check_limit(source, length, access)?;
+        let wal = journal_mode(&connection, source, access)? == "wal";
+        let database =
+            File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
+        let database = push(&mut descriptors, database);
+        if !wal {
+            return copy_bytes(database, source, image, length, observer);
         }
-        let file = File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
-        let file = descriptor.insert(file);
-        copy_bytes(file, source, image, page_size * page_count, observer)
+        // Pages committed since the last checkpoint may exist only in the log, beyond the end of
+        // the file: those come from the log's copy.
+        let on_disk = database
+            .metadata()
+            .map_err(|error| Error::io("cannot read", source, error))?
+            .len();
+        copy_bytes(database, source, image, length.min(on_disk), observer)?;
+        copy_log(source, image, &mut descriptors)
     })();
     let ended = connection.execute_batch("COMMIT");
-    drop(descriptor);
-    if in_wal_mode(&connection) {
+    drop(descriptors);
+    if wal {
         // While our snapshot was open no checkpoint could pass it, so the WAL grew by everything
         // the application committed meanwhile. The application's next commit would copy all of it
         // back into the database and fsync, and stall for as long: do that work here instead. A
@@ -176,7 +180,78 @@ pub fn snapshot(
     }
     drop(connection);
     copied?;
-    ended.map_err(|error| sqlite(source, error, access))
+    ended.map_err(|error| sqlite(source, error, access))?;
+    if wal {
+        fold_log(source, image, access)?;
+    }
+    Ok(())
+}
+
+fn push(descriptors: &mut Vec<File>, file: File) -> &mut File {
+    descriptors.push(file);
+    let last = descriptors.len() - 1;
+    &mut descriptors[last]
+}
+
+/// Copies the live database's write-ahead log beside the image, as `image`-wal, while the read
+/// transaction is open.
+///
+/// Why the two raw copies (file, then log) make a consistent snapshot, by SQLite's WAL rules: our
+/// read transaction holds a read mark, and no checkpoint copies a frame past the oldest read mark
+/// into the database file (a reader that needs no frame at all blocks checkpoints entirely), nor
+/// starts the log over while a reader uses it. So every page of the file that may still change
+/// under us has a frame of our snapshot in the log, and the log's frames up to our snapshot stay
+/// where they are. Frames the application appends while we copy are whole commits or a torn tail;
+/// opening the copy, SQLite's own recovery keeps the commits whose checksums hold and nothing else,
+/// exactly as after a power cut. The image then holds our snapshot or a later consistent state.
+fn copy_log(source: &Path, image: &Path, descriptors: &mut Vec<File>) -> Result<()> {
+    let log = durable::companion(source, "-wal");
+    let file = match File::open(&log) {
+        Ok(file) => file,
+        // No log: every committed page is in the database file.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(Error::io("cannot open", &log, error)),
+    };
+    let file = push(descriptors, file);
+    let copy = durable::companion(image, "-wal");
+    let mut output = durable::create(&copy)?;
+    std::io::copy(file, &mut output)
+        .map_err(|error| Error::io("cannot copy into", &copy, error))?;
+    Ok(())
+}
+
+/// Lets SQLite recover the copied log into the image and leave WAL mode, so that the image is one
+/// plain rollback-journal database file that opens read-only, and with the stock sqlite3, alone.
+fn fold_log(source: &Path, image: &Path, access: &Access) -> Result<()> {
+    let folded = (|| {
+        let connection = Connection::open_with_flags(
+            image,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| sqlite(image, error, access))?;
+        // A scratch file: syncing it would only make the disk busier for the application.
+        let mode: String = connection
+            .execute_batch("PRAGMA synchronous = OFF")
+            .and_then(|()| {
+                connection.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
+            })
+            .map_err(|error| sqlite(image, error, access))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(Error::DamagedDatabase {
+                path: source.to_path_buf(),
+                problem: format!(
+                    "SQLite kept the snapshot of its write-ahead log apart (journal mode {mode})"
+                ),
+            });
+        }
+        connection
+            .close()
+            .map_err(|(_, error)| sqlite(image, error, access))
+    })();
+    for suffix in ["-wal", "-shm"] {
+        let _ = durable::remove_if_present(&durable::companion(image, suffix));
+    }
+    folded
 }
 
 fn in_wal_mode(connection: &Connection) -> bool {
@@ -231,79 +306,6 @@ fn copy_bytes(
     // No fsync: the image is a scratch file that is compressed and deleted; the artifact made
     // from it is what gets synced.
     Ok(())
-}
-
-/// Copies the snapshot that `connection`'s open read transaction sees, page by page.
-fn copy_through_backup_api(
-    connection: &Connection,
-    source: &Path,
-    image: &Path,
-    page_count: u64,
-    access: &Access,
-    observer: &dyn Observer,
-) -> Result<()> {
-    let mut destination = Connection::open(image).map_err(|error| sqlite(image, error, access))?;
-    destination
-        .execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        .map_err(|error| sqlite(image, error, access))?;
-    {
-        let backup = Backup::new(connection, &mut destination)
-            .map_err(|error| sqlite(source, error, access))?;
-        step_to_completion(
-            &backup,
-            source,
-            access,
-            observer,
-            Stage::Snapshot,
-            page_count,
-        )?;
-    }
-    // The pages carry the source's WAL flag; make the image a plain rollback-journal database so
-    // that opening it (read-only or with the stock sqlite3) needs no -wal or -shm file.
-    destination
-        .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
-        .map_err(|error| sqlite(image, error, access))?;
-    destination
-        .close()
-        .map_err(|(_, error)| sqlite(image, error, access))
-}
-
-fn step_to_completion(
-    backup: &Backup<'_, '_>,
-    path: &Path,
-    access: &Access,
-    observer: &dyn Observer,
-    stage: Stage,
-    page_count: u64,
-) -> Result<()> {
-    let deadline = Instant::now() + access.busy_timeout;
-    loop {
-        if observer.cancelled() {
-            return Err(Error::Cancelled);
-        }
-        match backup
-            .step(PAGES_PER_STEP)
-            .map_err(|error| sqlite(path, error, access))?
-        {
-            StepResult::Done => return Ok(()),
-            StepResult::More => {
-                let progress = backup.progress();
-                let total = u64::try_from(progress.pagecount).unwrap_or(page_count);
-                let left = u64::try_from(progress.remaining).unwrap_or(0);
-                observer.progress(stage, total.saturating_sub(left), total);
-            }
-            StepResult::Busy | StepResult::Locked => {
-                if Instant::now() >= deadline {
-                    return Err(Error::Locked {
-                        path: path.to_path_buf(),
-                        seconds: access.busy_timeout.as_secs(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Replaces the content of the existing live database at `target` with the checked image at
@@ -604,6 +606,88 @@ mod tests {
             bytes[range].fill(0);
         }
         bytes
+    }
+
+    fn rows_and_check(image: &Path) -> (i64, String) {
+        let connection =
+            Connection::open_with_flags(image, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+        let rows = connection
+            .query_row("SELECT count(*) FROM items", [], |row| row.get(0))
+            .expect("count");
+        let check = connection
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .expect("check");
+        (rows, check)
+    }
+
+    #[test]
+    fn a_wal_snapshot_holds_the_commits_that_are_only_in_the_log_and_leaves_one_plain_file() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let image = folder.path().join("image.db");
+        // No checkpoints: every row lives in the log only, and the application keeps it open.
+        let app = database(
+            &live,
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;",
+            2000,
+        );
+        app.execute("DELETE FROM items WHERE id > 1500", [])
+            .expect("delete");
+        // A reader that pins an old snapshot keeps our checkpoints from emptying the log.
+        let reader = Connection::open(&live).expect("open");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM items;")
+            .expect("read");
+        app.execute("DELETE FROM items WHERE id > 1000", [])
+            .expect("delete");
+
+        snapshot(&live, &image, &access(), &Silent).expect("snapshot");
+
+        assert_eq!(rows_and_check(&image), (1000, "ok".to_string()));
+        let bytes = std::fs::read(&image).expect("read");
+        assert_eq!(
+            &bytes[18..20],
+            &[1, 1],
+            "the image is not in rollback-journal mode"
+        );
+        let pages = u32::from_be_bytes(bytes[28..32].try_into().expect("4 bytes"));
+        assert_eq!(bytes.len() as u64, u64::from(pages) * 4096);
+        for suffix in ["-wal", "-shm"] {
+            assert!(
+                !durable::companion(&image, suffix).exists(),
+                "{suffix} left"
+            );
+        }
+        drop(reader);
+    }
+
+    #[test]
+    fn a_torn_tail_of_the_log_is_left_out_of_a_wal_snapshot() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let image = folder.path().join("image.db");
+        let app = database(&live, "PRAGMA journal_mode = WAL;", 100);
+        // A reader pinning the first 100 rows keeps every checkpoint short of the next 200.
+        let reader = Connection::open(&live).expect("open");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM items;")
+            .expect("read");
+        app.execute_batch(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200)
+             INSERT INTO items(body) SELECT printf('%0400d', x) FROM n;",
+        )
+        .expect("fill");
+        // What a copy sees while the application is half way through appending a frame.
+        let log = durable::companion(&live, "-wal");
+        let mut torn = std::fs::read(&log).expect("read log");
+        let frame = torn[torn.len() - 4120..].to_vec();
+        torn.extend_from_slice(&frame[..1000]);
+        std::fs::write(&log, &torn).expect("tear the log");
+
+        snapshot(&live, &image, &access(), &Silent).expect("snapshot");
+
+        assert_eq!(rows_and_check(&image), (300, "ok".to_string()));
+        drop((reader, app));
     }
 
     #[test]
