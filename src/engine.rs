@@ -410,9 +410,9 @@ impl Engine {
 
     /// Restores backup `id` into the database (`chosen` or the configured one).
     ///
-    /// Order: the chosen backup is unpacked and checked beside the target (nothing live is touched
-    /// if it fails); then a safety backup of the current database is made; then the image is applied
-    /// through SQLite in one transaction, or moved into place when no database exists there.
+    /// Order: a safety backup of the current database is made while the chosen backup is unpacked
+    /// and checked beside the target (nothing live is touched if either fails); then the image is
+    /// applied through SQLite in one transaction, or moved into place when no database exists there.
     pub fn restore(
         &self,
         id: &str,
@@ -470,9 +470,9 @@ impl Engine {
         )
     }
 
-    /// Checks the chosen backup while the safety backup of the database at `target` is made (the
-    /// two read different files, so on two cores they cost the time of one), then applies the
-    /// image. The safety backup's snapshot gets its integrity check alongside all of this.
+    /// Checks the chosen backup while the safety backup of the database at `target` is compressed
+    /// (on two cores they cost little more than the longer of the two), then applies the image. The
+    /// safety backup's snapshot gets its integrity check alongside all of this.
     ///
     /// If the chosen backup's check fails, the safety backup is removed again: nothing was changed,
     /// so it would only crowd out older ones. If the safety backup's check fails, the database was
