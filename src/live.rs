@@ -196,14 +196,23 @@ fn push(descriptors: &mut Vec<File>, file: File) -> &mut File {
 /// Copies the live database's write-ahead log beside the image, as `image`-wal, while the read
 /// transaction is open.
 ///
-/// Why the two raw copies (file, then log) make a consistent snapshot, by SQLite's WAL rules: our
-/// read transaction holds a read mark, and no checkpoint copies a frame past the oldest read mark
-/// into the database file (a reader that needs no frame at all blocks checkpoints entirely), nor
-/// starts the log over while a reader uses it. So every page of the file that may still change
-/// under us has a frame of our snapshot in the log, and the log's frames up to our snapshot stay
-/// where they are. Frames the application appends while we copy are whole commits or a torn tail;
-/// opening the copy, SQLite's own recovery keeps the commits whose checksums hold and nothing else,
-/// exactly as after a power cut. The image then holds our snapshot or a later consistent state.
+/// Why the two raw copies (file, then log) make a consistent snapshot, by SQLite's WAL rules
+/// (<https://sqlite.org/walformat.html>). Our read transaction holds one of two kinds of read lock:
+/// - If its snapshot needs frames of the log, a read mark: no checkpoint copies a frame past it into
+///   the database file, and the log is not started over while it is held. Every page of the file
+///   that may change under us then has a frame of our snapshot in the log, and those frames stay
+///   where they are.
+/// - If its snapshot is the database file alone (every frame already checkpointed), a lock that
+///   keeps every checkpoint from writing to the file at all. The log, all of it in the file
+///   already, may then be started over by the application and overwritten from its start while we
+///   copy it, and a copy torn that way would replay an old part of it over newer pages. A new start
+///   always writes a new header (its salts change), and it is possible in this case only: so when
+///   the log no longer starts with the header copied, the copy is dropped and the file alone is
+///   the snapshot.
+///
+/// Frames the application appends while we copy are whole commits or a torn tail; opening the copy,
+/// SQLite's own recovery keeps the commits whose checksums hold and nothing else, exactly as after a
+/// power cut. The image then holds our snapshot or a later consistent state.
 fn copy_log(source: &Path, image: &Path, descriptors: &mut Vec<File>) -> Result<()> {
     let log = durable::companion(source, "-wal");
     let file = match File::open(&log) {
@@ -217,7 +226,32 @@ fn copy_log(source: &Path, image: &Path, descriptors: &mut Vec<File>) -> Result<
     let mut output = durable::create(&copy)?;
     std::io::copy(file, &mut output)
         .map_err(|error| Error::io("cannot copy into", &copy, error))?;
+    drop(output);
+    let started_over = log_header(file).map_err(|error| Error::io("cannot read", &log, error))?
+        != log_header(
+            &mut File::open(&copy).map_err(|error| Error::io("cannot open", &copy, error))?,
+        )
+        .map_err(|error| Error::io("cannot read", &copy, error))?;
+    if started_over {
+        tracing::debug!(
+            "{}: the log started over while it was copied",
+            log.display()
+        );
+        durable::remove_if_present(&copy)?;
+    }
     Ok(())
+}
+
+/// The 32-byte header a write-ahead log starts with, if it has one yet.
+fn log_header(file: &mut File) -> std::io::Result<Option<[u8; 32]>> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut header = [0u8; 32];
+    match file.read_exact(&mut header) {
+        Ok(()) => Ok(Some(header)),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Lets SQLite recover the copied log into the image and leave WAL mode, so that the image is one
@@ -659,6 +693,28 @@ mod tests {
             );
         }
         drop(reader);
+    }
+
+    #[test]
+    fn a_log_that_starts_over_gets_a_new_header_so_a_copy_torn_by_it_is_recognised() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let app = database(
+            &live,
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;",
+            300,
+        );
+        // Every frame checkpointed, the log not yet started over: the state in which a reader
+        // needs the file alone and the application may start the log over at its next commit.
+        app.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        let log = durable::companion(&live, "-wal");
+        let copied = log_header(&mut File::open(&log).expect("open")).expect("header");
+        assert!(copied.is_some(), "the log has no header to compare");
+        app.execute("UPDATE items SET body = 'later' WHERE id = 1", [])
+            .expect("update");
+        let now = log_header(&mut File::open(&log).expect("open")).expect("header");
+        assert_ne!(copied, now, "the log started over with the same header");
     }
 
     #[test]
