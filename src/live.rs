@@ -5,17 +5,17 @@
 //! - A snapshot first opens a read transaction (`BEGIN` then a read), then copies the file's bytes
 //!   while it is open, and compresses later, after the transaction has ended. In rollback-journal
 //!   mode the transaction holds SQLite's SHARED lock, which keeps every writer from committing for
-//!   as short a time as holding that lock can be. In WAL mode it blocks no writer: it keeps
-//!   checkpoints from overwriting what the snapshot sees and the log from starting over, so the
-//!   file and its log are copied raw and SQLite's own recovery folds the log's copy into the image
-//!   (see [`copy_log`]).
+//!   as short a time as holding that lock can be. In WAL mode it blocks no writer, but keeps
+//!   checkpoints from overwriting in the file what the snapshot sees: the file and its log are
+//!   copied raw and SQLite's own recovery folds the log's copy into the image (see [`copy_log`]).
 //! - POSIX locks belong to a process and a file, not to a descriptor: closing *any* descriptor of
 //!   the database file drops every lock this process holds on it. The descriptor we read the bytes
 //!   through is therefore closed only after the read transaction has ended.
 //! - A restore goes through SQLite into the live file (writing the pages that differ through
-//!   `sqlite_dbpage`, or with the backup API), as one journaled write transaction, so an application that holds the database open sees the new content on its next
-//!   read, and a crash at any moment leaves the old content or the new one. Nothing is ever renamed
-//!   over a database file that may be open.
+//!   `sqlite_dbpage`, or with the backup API), as one journaled write transaction, so an
+//!   application that holds the database open sees the new content on its next read, and a crash at
+//!   any moment leaves the old content or the new one. Nothing is ever renamed over a database file
+//!   that may be open.
 
 use std::fs::File;
 use std::io::Read;
