@@ -9,8 +9,8 @@
 //!   checkpoints from overwriting in the file what the snapshot sees: the file and its log are
 //!   copied raw and SQLite's own recovery folds the log's copy into the image (see [`copy_log`]).
 //! - POSIX locks belong to a process and a file, not to a descriptor: closing *any* descriptor of
-//!   the database file drops every lock this process holds on it. The descriptor we read the bytes
-//!   through is therefore closed only after the read transaction has ended.
+//!   the database file drops every lock this process holds on it. The descriptors we read the bytes
+//!   through are therefore closed only after the connection is.
 //! - A restore goes through SQLite into the live file (writing the pages that differ through
 //!   `sqlite_dbpage`, or with the backup API), as one journaled write transaction, so an
 //!   application that holds the database open sees the new content on its next read, and a crash at
@@ -135,8 +135,7 @@ pub fn snapshot(
     let size = require_database(source)?;
     check_limit(source, size, access)?;
     let connection = open_live(source, access)?;
-    let wal = in_wal_mode(&connection);
-    if wal {
+    if in_wal_mode(&connection) {
         // Start from a WAL with nothing left to copy back: what the application commits during the
         // snapshot then stays below its automatic checkpoint's threshold more often, so its first
         // commit after the snapshot rarely has a checkpoint of its own to do (see the end).
@@ -145,10 +144,13 @@ pub fn snapshot(
     connection
         .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;")
         .map_err(|error| sqlite(source, error, access))?;
-    // Opened inside the read transaction and closed only after it has ended: see the module
-    // documentation on POSIX locks.
+    // Opened inside the read transaction, and closed only once the connection is: see the module
+    // documentation on POSIX locks (in WAL mode the connection holds a lock on the file for as
+    // long as it is open, not only during the transaction).
     let mut descriptors: Vec<File> = Vec::new();
-    let copied = (|| {
+    // The journal mode that counts is the one the read transaction sees: the application may
+    // switch it at any moment before.
+    let copied = (|| -> Result<bool> {
         let (page_size, page_count) = page_geometry(&connection, source, access)?;
         let length = page_size * page_count;
         check_limit(source, length, access)?;
@@ -157,7 +159,8 @@ pub fn snapshot(
             File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
         let database = push(&mut descriptors, database);
         if !wal {
-            return copy_bytes(database, source, image, length, observer);
+            copy_bytes(database, source, image, length, observer)?;
+            return Ok(false);
         }
         // Pages committed since the last checkpoint may exist only in the log, beyond the end of
         // the file: those come from the log's copy.
@@ -166,11 +169,11 @@ pub fn snapshot(
             .map_err(|error| Error::io("cannot read", source, error))?
             .len();
         copy_bytes(database, source, image, length.min(on_disk), observer)?;
-        copy_log(source, image, &mut descriptors)
+        copy_log(source, image, &mut descriptors)?;
+        Ok(true)
     })();
     let ended = connection.execute_batch("COMMIT");
-    drop(descriptors);
-    if wal {
+    if copied.as_ref().is_ok_and(|&wal| wal) {
         // While our snapshot was open no checkpoint could pass it, so the WAL grew by everything
         // the application committed meanwhile. The application's next commit would copy all of it
         // back into the database and fsync, and stall for as long: do that work here instead. A
@@ -179,7 +182,8 @@ pub fn snapshot(
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
     drop(connection);
-    copied?;
+    drop(descriptors);
+    let wal = copied?;
     ended.map_err(|error| sqlite(source, error, access))?;
     if wal {
         fold_log(source, image, access)?;
