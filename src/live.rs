@@ -18,7 +18,7 @@
 //!   that may be open.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -135,19 +135,23 @@ pub fn snapshot(
     let size = require_database(source)?;
     check_limit(source, size, access)?;
     let connection = open_live(source, access)?;
-    if in_wal_mode(&connection) {
+    // Opened before or inside the read transaction, and closed only once the connection is: see
+    // the module documentation on POSIX locks (in WAL mode the connection holds a lock on the file
+    // for as long as it is open, not only during the transaction).
+    let mut descriptors: Vec<File> = Vec::new();
+    let draft = if in_wal_mode(&connection) {
         // Start from a WAL with nothing left to copy back: what the application commits during the
         // snapshot then stays below its automatic checkpoint's threshold more often, so its first
         // commit after the snapshot rarely has a checkpoint of its own to do (see the end).
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-    }
+        None
+    } else {
+        open_readers(source, &mut descriptors)?;
+        Some(draft_copy(&mut descriptors[0], source, image, observer)?)
+    };
     connection
         .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;")
         .map_err(|error| sqlite(source, error, access))?;
-    // Opened inside the read transaction, and closed only once the connection is: see the module
-    // documentation on POSIX locks (in WAL mode the connection holds a lock on the file for as
-    // long as it is open, not only during the transaction).
-    let mut descriptors: Vec<File> = Vec::new();
     // The journal mode that counts is the one the read transaction sees: the application may
     // switch it at any moment before.
     let copied = (|| -> Result<bool> {
@@ -155,13 +159,17 @@ pub fn snapshot(
         let length = page_size * page_count;
         check_limit(source, length, access)?;
         let wal = journal_mode(&connection, source, access)? == "wal";
+        if !wal {
+            if descriptors.is_empty() {
+                open_readers(source, &mut descriptors)?;
+            }
+            let draft = draft.unwrap_or_default();
+            settle_copy(&mut descriptors, source, image, &draft, length)?;
+            return Ok(false);
+        }
         let database =
             File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
         let database = push(&mut descriptors, database);
-        if !wal {
-            copy_bytes(database, source, image, length, observer)?;
-            return Ok(false);
-        }
         // Pages committed since the last checkpoint may exist only in the log, beyond the end of
         // the file: those come from the log's copy.
         let on_disk = database
@@ -187,6 +195,17 @@ pub fn snapshot(
     ended.map_err(|error| sqlite(source, error, access))?;
     if wal {
         fold_log(source, image, access)?;
+    }
+    Ok(())
+}
+
+/// Opens one descriptor of the database file per core (at most four) for a rollback-journal
+/// snapshot to read it through.
+fn open_readers(source: &Path, descriptors: &mut Vec<File>) -> Result<()> {
+    let count = std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4));
+    for _ in 0..count {
+        let file = File::open(source).map_err(|error| Error::io("cannot open", source, error))?;
+        descriptors.push(file);
     }
     Ok(())
 }
@@ -310,8 +329,157 @@ fn check_limit(path: &Path, bytes: u64, access: &Access) -> Result<()> {
     Ok(())
 }
 
-/// Copies the first `length` bytes of the database file, read through `file` while a read
-/// transaction holds SQLite's SHARED lock.
+/// Chunks in which a rollback-journal database is copied ahead and then checked under the lock.
+const DRAFT_CHUNK: usize = 1 << 20;
+
+/// What a copy made without any lock wrote, chunk by chunk, to be checked under the lock.
+#[derive(Debug, Default)]
+struct Draft {
+    chunks: Vec<u128>,
+}
+
+/// Copies the database file into `image` before the read transaction starts, remembering a hash of
+/// each chunk written. The application may be committing meanwhile, so the copy may be torn:
+/// [`settle_copy`] makes it exact under the lock. Copying ahead is what keeps that lock short:
+/// under it the file is only read, which takes a fraction of a copy's time and, unlike writing a
+/// new file, does not depend on how quickly the system finds memory for it.
+fn draft_copy(
+    file: &mut File,
+    source: &Path,
+    image: &Path,
+    observer: &dyn Observer,
+) -> Result<Draft> {
+    let total = file
+        .metadata()
+        .map_err(|error| Error::io("cannot read", source, error))?
+        .len();
+    let mut output = std::io::BufWriter::with_capacity(DRAFT_CHUNK, durable::create(image)?);
+    let mut buffer = vec![0u8; DRAFT_CHUNK];
+    let mut draft = Draft::default();
+    let mut done = 0u64;
+    loop {
+        if observer.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let read = read_chunk(file, &mut buffer)
+            .map_err(|error| Error::io("cannot read", source, error))?;
+        if read == 0 {
+            break;
+        }
+        draft
+            .chunks
+            .push(xxhash_rust::xxh3::xxh3_128(&buffer[..read]));
+        output
+            .write_all(&buffer[..read])
+            .map_err(|error| Error::io("cannot write", image, error))?;
+        done += read as u64;
+        observer.progress(Stage::Snapshot, done.min(total), total.max(done));
+    }
+    output
+        .flush()
+        .map_err(|error| Error::io("cannot write", image, error))?;
+    Ok(draft)
+}
+
+/// With the read transaction holding SQLite's SHARED lock, reads the first `length` bytes of the
+/// database file and rewrites every chunk of `image` that differs from what the draft wrote, so
+/// that the image is exactly the file as the lock holds it. The reading is what the application's
+/// writers wait for: it is split between `readers` (descriptors of the file, one per core). Returns
+/// how many chunks were rewritten.
+fn settle_copy(
+    readers: &mut [File],
+    source: &Path,
+    image: &Path,
+    draft: &Draft,
+    length: u64,
+) -> Result<usize> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(image)
+        .and_then(|output| output.set_len(length))
+        .map_err(|error| Error::io("cannot write", image, error))?;
+    let chunks = length.div_ceil(DRAFT_CHUNK as u64) as usize;
+    let share = chunks.div_ceil(readers.len().max(1));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = readers
+            .iter_mut()
+            .enumerate()
+            .map(|(worker, reader)| {
+                let range = (worker * share).min(chunks)..((worker + 1) * share).min(chunks);
+                scope.spawn(move || settle_chunks(reader, source, image, draft, length, range))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    Err(Error::io(
+                        "cannot read",
+                        source,
+                        std::io::Error::other("the reading thread stopped unexpectedly"),
+                    ))
+                })
+            })
+            .sum()
+    })
+}
+
+/// [`settle_copy`]'s work on the chunks `range`, read through `reader`.
+fn settle_chunks(
+    reader: &mut File,
+    source: &Path,
+    image: &Path,
+    draft: &Draft,
+    length: u64,
+    range: std::ops::Range<usize>,
+) -> Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    if range.is_empty() {
+        return Ok(0);
+    }
+    let read_error = |error| Error::io("cannot read", source, error);
+    let write_error = |error| Error::io("cannot write", image, error);
+    let mut output = std::fs::OpenOptions::new()
+        .write(true)
+        .open(image)
+        .map_err(write_error)?;
+    reader
+        .seek(SeekFrom::Start((range.start * DRAFT_CHUNK) as u64))
+        .map_err(read_error)?;
+    let mut buffer = vec![0u8; DRAFT_CHUNK];
+    let mut rewritten = 0;
+    for index in range {
+        let offset = (index * DRAFT_CHUNK) as u64;
+        let want = (length - offset).min(DRAFT_CHUNK as u64) as usize;
+        reader.read_exact(&mut buffer[..want]).map_err(read_error)?;
+        // A chunk the draft wrote shorter (the file grew) hashes differently and is rewritten.
+        if draft.chunks.get(index) != Some(&xxhash_rust::xxh3::xxh3_128(&buffer[..want])) {
+            output
+                .seek(SeekFrom::Start(offset))
+                .and_then(|_| output.write_all(&buffer[..want]))
+                .map_err(write_error)?;
+            rewritten += 1;
+        }
+    }
+    Ok(rewritten)
+}
+
+/// Reads until `buffer` is full or the file ends; returns how many bytes it holds.
+fn read_chunk(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// Copies the first `length` bytes of a WAL database's file, read through `file` while a read
+/// transaction holds its snapshot.
 fn copy_bytes(
     file: &mut File,
     source: &Path,
@@ -321,7 +489,8 @@ fn copy_bytes(
 ) -> Result<()> {
     let mut output = durable::create(image)?;
     // Chunks of file-to-file copy: std hands these to the kernel (copy_file_range on Linux), with
-    // no trip through a user-space buffer, which keeps the time the lock is held as short as can be.
+    // no trip through a user-space buffer, which keeps the read transaction (and so what piles up
+    // in the application's log meanwhile) as short as can be.
     const CHUNK: u64 = 64 << 20;
     let mut done = 0u64;
     while done < length {
@@ -719,6 +888,48 @@ mod tests {
             .expect("update");
         let now = log_header(&mut File::open(&log).expect("open")).expect("header");
         assert_ne!(copied, now, "the log started over with the same header");
+    }
+
+    #[test]
+    fn a_copy_made_ahead_is_made_exact_under_the_lock_by_rewriting_what_changed() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let live = folder.path().join("store.db");
+        let image = folder.path().join("image.db");
+        let app = database(&live, "", 10_000);
+        // Three readers, so that the chunks split unevenly between them.
+        let mut readers: Vec<File> = (0..3).map(|_| File::open(&live).expect("open")).collect();
+        let draft = draft_copy(&mut readers[0], &live, &image, &Silent).expect("draft");
+        assert_eq!(
+            std::fs::read(&image).expect("read"),
+            std::fs::read(&live).expect("read")
+        );
+
+        // The application commits while nothing holds it off: one row changes, the file grows.
+        app.execute("UPDATE items SET body = 'changed' WHERE id = 10", [])
+            .expect("update");
+        app.execute_batch("INSERT INTO items(body) SELECT body FROM items WHERE id <= 3000")
+            .expect("grow");
+        let length = std::fs::metadata(&live).expect("size").len();
+        let rewritten = settle_copy(&mut readers, &live, &image, &draft, length).expect("settle");
+        assert_eq!(
+            std::fs::read(&image).expect("read"),
+            std::fs::read(&live).expect("read")
+        );
+        let chunks = length.div_ceil(DRAFT_CHUNK as u64) as usize;
+        assert!(
+            rewritten < chunks,
+            "{rewritten} of {chunks} chunks rewritten: the draft was not used"
+        );
+
+        // Or it shrinks.
+        app.execute_batch("DELETE FROM items WHERE id > 500; VACUUM;")
+            .expect("shrink");
+        let length = std::fs::metadata(&live).expect("size").len();
+        settle_copy(&mut readers, &live, &image, &draft, length).expect("settle");
+        assert_eq!(
+            std::fs::read(&image).expect("read"),
+            std::fs::read(&live).expect("read")
+        );
     }
 
     #[test]
