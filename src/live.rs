@@ -139,16 +139,15 @@ pub fn snapshot(
     // the module documentation on POSIX locks (in WAL mode the connection holds a lock on the file
     // for as long as it is open, not only during the transaction).
     let mut descriptors: Vec<File> = Vec::new();
-    let draft = if in_wal_mode(&connection) {
+    if in_wal_mode(&connection) {
         // Start from a WAL with nothing left to copy back: what the application commits during the
         // snapshot then stays below its automatic checkpoint's threshold more often, so its first
         // commit after the snapshot rarely has a checkpoint of its own to do (see the end).
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        None
     } else {
         open_readers(source, &mut descriptors)?;
-        Some(draft_copy(&mut descriptors[0], source, image, observer)?)
-    };
+        draft_copy(&mut descriptors[0], source, image, observer)?;
+    }
     connection
         .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema;")
         .map_err(|error| sqlite(source, error, access))?;
@@ -160,11 +159,12 @@ pub fn snapshot(
         check_limit(source, length, access)?;
         let wal = journal_mode(&connection, source, access)? == "wal";
         if !wal {
+            // (With no draft, when the application left WAL mode just now, the whole file is
+            // copied here.)
             if descriptors.is_empty() {
                 open_readers(source, &mut descriptors)?;
             }
-            let draft = draft.unwrap_or_default();
-            settle_copy(&mut descriptors, source, image, &draft, length)?;
+            settle_copy(&mut descriptors, source, image, length)?;
             return Ok(false);
         }
         let database =
@@ -329,76 +329,57 @@ fn check_limit(path: &Path, bytes: u64, access: &Access) -> Result<()> {
     Ok(())
 }
 
-/// Chunks in which a rollback-journal database is copied ahead and then checked under the lock.
-const DRAFT_CHUNK: usize = 1 << 20;
+/// Chunks in which a rollback-journal database copied ahead is compared with the file under the
+/// lock.
+const SETTLE_CHUNK: usize = 1 << 20;
 
-/// What a copy made without any lock wrote, chunk by chunk, to be checked under the lock.
-#[derive(Debug, Default)]
-struct Draft {
-    chunks: Vec<u128>,
-}
+/// Chunks of file-to-file copy: std hands these to the kernel (copy_file_range on Linux), with no
+/// trip through a user-space buffer; between them, progress is reported and cancellation checked.
+const COPY_CHUNK: u64 = 64 << 20;
 
-/// Copies the database file into `image` before the read transaction starts, remembering a hash of
-/// each chunk written. The application may be committing meanwhile, so the copy may be torn:
-/// [`settle_copy`] makes it exact under the lock. Copying ahead is what keeps that lock short:
-/// under it the file is only read, which takes a fraction of a copy's time and, unlike writing a
-/// new file, does not depend on how quickly the system finds memory for it.
-fn draft_copy(
-    file: &mut File,
-    source: &Path,
-    image: &Path,
-    observer: &dyn Observer,
-) -> Result<Draft> {
+/// Copies the database file into `image` before the read transaction starts. The application may
+/// be committing meanwhile, so the copy may be torn: [`settle_copy`] makes it exact under the lock.
+/// Copying ahead is what keeps that lock short: under it the file is only read and compared, which
+/// takes a fraction of a copy's time and, unlike writing a new file, does not depend on how quickly
+/// the system finds memory for it.
+fn draft_copy(file: &mut File, source: &Path, image: &Path, observer: &dyn Observer) -> Result<()> {
     let total = file
         .metadata()
         .map_err(|error| Error::io("cannot read", source, error))?
         .len();
-    let mut output = std::io::BufWriter::with_capacity(DRAFT_CHUNK, durable::create(image)?);
-    let mut buffer = vec![0u8; DRAFT_CHUNK];
-    let mut draft = Draft::default();
+    // A kernel file-to-file copy, in few large calls: writing a new file in many small ones waits
+    // on the filesystem's journal at every call while the application commits (and fsyncs) a
+    // thousand times a second. Whatever length the file has meanwhile: settle_copy fits it.
+    let mut output = durable::create(image)?;
     let mut done = 0u64;
     loop {
         if observer.cancelled() {
             return Err(Error::Cancelled);
         }
-        let read = read_chunk(file, &mut buffer)
-            .map_err(|error| Error::io("cannot read", source, error))?;
-        if read == 0 {
-            break;
+        let copied = std::io::copy(&mut Read::by_ref(file).take(COPY_CHUNK), &mut output)
+            .map_err(|error| Error::io("cannot copy into", image, error))?;
+        if copied == 0 {
+            return Ok(());
         }
-        draft
-            .chunks
-            .push(xxhash_rust::xxh3::xxh3_128(&buffer[..read]));
-        output
-            .write_all(&buffer[..read])
-            .map_err(|error| Error::io("cannot write", image, error))?;
-        done += read as u64;
+        done += copied;
         observer.progress(Stage::Snapshot, done.min(total), total.max(done));
     }
-    output
-        .flush()
-        .map_err(|error| Error::io("cannot write", image, error))?;
-    Ok(draft)
 }
 
 /// With the read transaction holding SQLite's SHARED lock, reads the first `length` bytes of the
-/// database file and rewrites every chunk of `image` that differs from what the draft wrote, so
-/// that the image is exactly the file as the lock holds it. The reading is what the application's
-/// writers wait for: it is split between `readers` (descriptors of the file, one per core). Returns
-/// how many chunks were rewritten.
-fn settle_copy(
-    readers: &mut [File],
-    source: &Path,
-    image: &Path,
-    draft: &Draft,
-    length: u64,
-) -> Result<usize> {
+/// database file beside the draft in `image`, and rewrites every chunk of the draft that differs,
+/// so that the image is exactly the file as the lock holds it. The reading is what the
+/// application's writers wait for: it is split between `readers` (descriptors of the file, one per
+/// core). Returns how many chunks were rewritten.
+fn settle_copy(readers: &mut [File], source: &Path, image: &Path, length: u64) -> Result<usize> {
     std::fs::OpenOptions::new()
         .write(true)
+        .create(true)
+        .truncate(false)
         .open(image)
         .and_then(|output| output.set_len(length))
         .map_err(|error| Error::io("cannot write", image, error))?;
-    let chunks = length.div_ceil(DRAFT_CHUNK as u64) as usize;
+    let chunks = length.div_ceil(SETTLE_CHUNK as u64) as usize;
     let share = chunks.div_ceil(readers.len().max(1));
     std::thread::scope(|scope| {
         let workers: Vec<_> = readers
@@ -406,7 +387,7 @@ fn settle_copy(
             .enumerate()
             .map(|(worker, reader)| {
                 let range = (worker * share).min(chunks)..((worker + 1) * share).min(chunks);
-                scope.spawn(move || settle_chunks(reader, source, image, draft, length, range))
+                scope.spawn(move || settle_chunks(reader, source, image, length, range))
             })
             .collect();
         workers
@@ -429,7 +410,6 @@ fn settle_chunks(
     reader: &mut File,
     source: &Path,
     image: &Path,
-    draft: &Draft,
     length: u64,
     range: std::ops::Range<usize>,
 ) -> Result<usize> {
@@ -437,27 +417,30 @@ fn settle_chunks(
     if range.is_empty() {
         return Ok(0);
     }
+    let start = (range.start * SETTLE_CHUNK) as u64;
     let read_error = |error| Error::io("cannot read", source, error);
-    let write_error = |error| Error::io("cannot write", image, error);
-    let mut output = std::fs::OpenOptions::new()
+    let image_error = |error| Error::io("cannot write", image, error);
+    let mut draft = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .open(image)
-        .map_err(write_error)?;
-    reader
-        .seek(SeekFrom::Start((range.start * DRAFT_CHUNK) as u64))
-        .map_err(read_error)?;
-    let mut buffer = vec![0u8; DRAFT_CHUNK];
+        .map_err(image_error)?;
+    reader.seek(SeekFrom::Start(start)).map_err(read_error)?;
+    draft.seek(SeekFrom::Start(start)).map_err(image_error)?;
+    let mut live = vec![0u8; SETTLE_CHUNK];
+    let mut drafted = vec![0u8; SETTLE_CHUNK];
     let mut rewritten = 0;
     for index in range {
-        let offset = (index * DRAFT_CHUNK) as u64;
-        let want = (length - offset).min(DRAFT_CHUNK as u64) as usize;
-        reader.read_exact(&mut buffer[..want]).map_err(read_error)?;
-        // A chunk the draft wrote shorter (the file grew) hashes differently and is rewritten.
-        if draft.chunks.get(index) != Some(&xxhash_rust::xxh3::xxh3_128(&buffer[..want])) {
-            output
+        let offset = (index * SETTLE_CHUNK) as u64;
+        let want = (length - offset).min(SETTLE_CHUNK as u64) as usize;
+        reader.read_exact(&mut live[..want]).map_err(read_error)?;
+        // A draft shorter than the file (it grew) reads short here, and differs.
+        let got = read_chunk(&mut draft, &mut drafted[..want]).map_err(image_error)?;
+        if got != want || live[..want] != drafted[..want] {
+            draft
                 .seek(SeekFrom::Start(offset))
-                .and_then(|_| output.write_all(&buffer[..want]))
-                .map_err(write_error)?;
+                .and_then(|_| draft.write_all(&live[..want]))
+                .map_err(image_error)?;
             rewritten += 1;
         }
     }
@@ -488,16 +471,14 @@ fn copy_bytes(
     observer: &dyn Observer,
 ) -> Result<()> {
     let mut output = durable::create(image)?;
-    // Chunks of file-to-file copy: std hands these to the kernel (copy_file_range on Linux), with
-    // no trip through a user-space buffer, which keeps the read transaction (and so what piles up
-    // in the application's log meanwhile) as short as can be.
-    const CHUNK: u64 = 64 << 20;
+    // File-to-file copy, with no trip through a user-space buffer, keeps the read transaction (and
+    // so what piles up in the application's log meanwhile) as short as can be.
     let mut done = 0u64;
     while done < length {
         if observer.cancelled() {
             return Err(Error::Cancelled);
         }
-        let want = (length - done).min(CHUNK);
+        let want = (length - done).min(COPY_CHUNK);
         let copied = std::io::copy(&mut Read::by_ref(file).take(want), &mut output)
             .map_err(|error| Error::io("cannot copy into", image, error))?;
         if copied != want {
@@ -898,7 +879,7 @@ mod tests {
         let app = database(&live, "", 10_000);
         // Three readers, so that the chunks split unevenly between them.
         let mut readers: Vec<File> = (0..3).map(|_| File::open(&live).expect("open")).collect();
-        let draft = draft_copy(&mut readers[0], &live, &image, &Silent).expect("draft");
+        draft_copy(&mut readers[0], &live, &image, &Silent).expect("draft");
         assert_eq!(
             std::fs::read(&image).expect("read"),
             std::fs::read(&live).expect("read")
@@ -910,12 +891,12 @@ mod tests {
         app.execute_batch("INSERT INTO items(body) SELECT body FROM items WHERE id <= 3000")
             .expect("grow");
         let length = std::fs::metadata(&live).expect("size").len();
-        let rewritten = settle_copy(&mut readers, &live, &image, &draft, length).expect("settle");
+        let rewritten = settle_copy(&mut readers, &live, &image, length).expect("settle");
         assert_eq!(
             std::fs::read(&image).expect("read"),
             std::fs::read(&live).expect("read")
         );
-        let chunks = length.div_ceil(DRAFT_CHUNK as u64) as usize;
+        let chunks = length.div_ceil(SETTLE_CHUNK as u64) as usize;
         assert!(
             rewritten < chunks,
             "{rewritten} of {chunks} chunks rewritten: the draft was not used"
@@ -925,7 +906,7 @@ mod tests {
         app.execute_batch("DELETE FROM items WHERE id > 500; VACUUM;")
             .expect("shrink");
         let length = std::fs::metadata(&live).expect("size").len();
-        settle_copy(&mut readers, &live, &image, &draft, length).expect("settle");
+        settle_copy(&mut readers, &live, &image, length).expect("settle");
         assert_eq!(
             std::fs::read(&image).expect("read"),
             std::fs::read(&live).expect("read")
