@@ -435,7 +435,8 @@ fn settle_chunks(
         let want = (length - offset).min(SETTLE_CHUNK as u64) as usize;
         reader.read_exact(&mut live[..want]).map_err(read_error)?;
         // A draft shorter than the file (it grew) reads short here, and differs.
-        let got = read_chunk(&mut draft, &mut drafted[..want]).map_err(image_error)?;
+        let got = read_chunk(&mut draft, &mut drafted[..want])
+            .map_err(|error| Error::io("cannot read", image, error))?;
         if got != want || live[..want] != drafted[..want] {
             draft
                 .seek(SeekFrom::Start(offset))
