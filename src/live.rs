@@ -347,23 +347,8 @@ fn draft_copy(file: &mut File, source: &Path, image: &Path, observer: &dyn Obser
         .metadata()
         .map_err(|error| Error::io("cannot read", source, error))?
         .len();
-    // A kernel file-to-file copy, in few large calls: writing a new file in many small ones waits
-    // on the filesystem's journal at every call while the application commits (and fsyncs) a
-    // thousand times a second. Whatever length the file has meanwhile: settle_copy fits it.
-    let mut output = durable::create(image)?;
-    let mut done = 0u64;
-    loop {
-        if observer.cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let copied = std::io::copy(&mut Read::by_ref(file).take(COPY_CHUNK), &mut output)
-            .map_err(|error| Error::io("cannot copy into", image, error))?;
-        if copied == 0 {
-            return Ok(());
-        }
-        done += copied;
-        observer.progress(Stage::Snapshot, done.min(total), total.max(done));
-    }
+    // Whatever the file does meanwhile (it may shrink, or grow past `total`): settle_copy fits it.
+    copy_up_to(file, image, total, observer).map(|_| ())
 }
 
 /// With the read transaction holding SQLite's SHARED lock, reads the first `length` bytes of the
@@ -471,30 +456,43 @@ fn copy_bytes(
     length: u64,
     observer: &dyn Observer,
 ) -> Result<()> {
-    let mut output = durable::create(image)?;
     // File-to-file copy, with no trip through a user-space buffer, keeps the read transaction (and
     // so what piles up in the application's log meanwhile) as short as can be.
-    let mut done = 0u64;
-    while done < length {
-        if observer.cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let want = (length - done).min(COPY_CHUNK);
-        let copied = std::io::copy(&mut Read::by_ref(file).take(want), &mut output)
-            .map_err(|error| Error::io("cannot copy into", image, error))?;
-        if copied != want {
-            return Err(Error::io(
-                "cannot read",
-                source,
-                std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
-            ));
-        }
-        done += copied;
-        observer.progress(Stage::Snapshot, done, length);
+    if copy_up_to(file, image, length, observer)? != length {
+        return Err(Error::io(
+            "cannot read",
+            source,
+            std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+        ));
     }
     // No fsync: the image is a scratch file that is compressed and deleted; the artifact made
     // from it is what gets synced.
     Ok(())
+}
+
+/// Copies from where `file` stands into the new file `image`, until `limit` bytes or the end of
+/// `file`, in kernel file-to-file copies of a few large calls (writing a new file in many small
+/// ones waits on the filesystem's journal at every call while the application commits and fsyncs
+/// a thousand times a second). Returns how many bytes it copied.
+fn copy_up_to(file: &mut File, image: &Path, limit: u64, observer: &dyn Observer) -> Result<u64> {
+    let mut output = durable::create(image)?;
+    let mut done = 0u64;
+    while done < limit {
+        if observer.cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let copied = std::io::copy(
+            &mut Read::by_ref(file).take((limit - done).min(COPY_CHUNK)),
+            &mut output,
+        )
+        .map_err(|error| Error::io("cannot copy into", image, error))?;
+        if copied == 0 {
+            break;
+        }
+        done += copied;
+        observer.progress(Stage::Snapshot, done, limit);
+    }
+    Ok(done)
 }
 
 /// Replaces the content of the existing live database at `target` with the checked image at
