@@ -69,6 +69,23 @@ def writer_windows(rec, prefix):
     return out
 
 
+FLOOR_STEPS = (("copy", "a copy of the file (`cp`)"),
+               ("check", "`PRAGMA integrity_check` (sqlite3, 16 MB cache)"),
+               ("zstd", "`zstd -3 -T1`"),
+               ("sha256", "SHA-256 of the image and the artifact (OpenSSL)"))
+
+
+def floor_steps(rec):
+    """The best of the runs of each required step of a backup (processor seconds), if all ran."""
+    best = {}
+    for key, _ in FLOOR_STEPS:
+        runs = [x for x in nums(rec, f"floor.{key}") if x is not None]
+        if not runs:
+            return {}
+        best[key] = min(runs)
+    return best
+
+
 def main():
     rec = load(sys.argv[1])
     rows = []  # (what, measured, target, verdict)
@@ -80,6 +97,15 @@ def main():
     rows.append(("Backup: `lifeboat backup` / `sqlite3 .backup` + `zstd -3` + `sha256sum`",
                  f"{r:.2f} ({fmt_s(mlb)} / {fmt_s(mpipe)})" if r else "n/a", "≤ 0.6",
                  verdict(None if r is None else r <= 0.6)))
+
+    steps = floor_steps(rec)
+    cores = float(one(rec, "machine.nproc", "0") or 0)
+    if steps and cores and mpipe:
+        floor = sum(steps.values()) / cores
+        rows.append(("Floor: processor time of a backup's required steps, each alone, / "
+                     f"{cores:.0f} cores, over the same pipeline",
+                     f"{floor / mpipe:.2f} ({fmt_s(floor)} / {fmt_s(mpipe)})",
+                     "≤ 0.6 is reachable only if this is", "info"))
 
     lb1 = nums(rec, "backup.lifeboat_level1_s")
     if lb1 and mpipe:
@@ -224,6 +250,12 @@ def main():
         d.append(f"- artifact at `compression_level = 1`: {art1[-1] / MIB:.1f} MiB (÷{size / art1[-1]:.2f})")
     d.append(f"- backup runs (s): lifeboat {fmt_runs(lb)}; lifeboat at level 1 {fmt_runs(lb1)}; "
              f"pipeline {fmt_runs(pipe)}")
+    steps = floor_steps(rec)
+    if steps:
+        d.append("- floor, processor seconds of each required step alone (best of the runs): "
+                 + "; ".join(f"{label} {steps[key]:.2f}" for key, label in FLOOR_STEPS)
+                 + f"; total {sum(steps.values()):.2f}; `lifeboat backup` itself used "
+                 + fmt_runs(nums(rec, "cpu.backup")))
     d.append(f"- restore runs (s): lifeboat {fmt_runs(lr)}; by hand {fmt_runs(mr)}")
     if rec.get("lbidle.wal.s"):
         d.append(f"- lifeboat backup idle, WAL (s): {fmt_runs(nums(rec, 'lbidle.wal.s'))}")
