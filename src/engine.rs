@@ -25,6 +25,7 @@ use crate::lock::JobLock;
 use crate::manifest::{self, Kind, Manifest};
 use crate::progress::{Observer, Stage};
 use crate::retention::{self, Candidate, Decision};
+use crate::scratch::Disposal;
 
 const MIB: u64 = 1024 * 1024;
 /// Ending of the scratch image a restore unpacks beside the database.
@@ -37,6 +38,8 @@ const SAFETY_LEVEL: i32 = 1;
 pub struct Engine {
     home: Home,
     config: Config,
+    /// Scratch images being removed; every job waits for them before it ends.
+    disposal: std::sync::Arc<Disposal>,
 }
 
 /// The result of checking one backup.
@@ -137,7 +140,11 @@ impl Engine {
     /// Loads the configuration of `home`.
     pub fn open(home: Home) -> Result<Engine> {
         let config = Config::load(&home)?;
-        Ok(Engine { home, config })
+        Ok(Engine {
+            home,
+            config,
+            disposal: Default::default(),
+        })
     }
 
     pub fn home(&self) -> &Home {
@@ -184,6 +191,7 @@ impl Engine {
         let history = self.history();
         let started = history.start(operation, Timestamp::now())?;
         let result = job();
+        self.disposal.finish();
         let (error, backups) = match &result {
             Ok(value) => (None, made(value)),
             Err(error) => (Some(error.to_string()), Vec::new()),
@@ -255,6 +263,7 @@ impl Engine {
         let image = catalog.temporary_image(&id);
         let artifact = catalog.temporary_artifact(&id);
         let mut pending = None;
+        let mut handed_over = false;
         let made = (|| {
             let started = std::time::Instant::now();
             crate::background::lower_priority();
@@ -274,8 +283,12 @@ impl Engine {
             // The integrity check reads the image while zstd compresses it and the artifact is read
             // back: readers of the same cached file, each with its own core when there is one.
             let (examined, written) = std::thread::scope(|scope| {
+                // Closed once zstd has read the image for the last time.
+                let (compressing, compressed) = std::sync::mpsc::channel::<()>();
                 let writer = scope.spawn(|| {
-                    let compressed = archive::compress(&image, &artifact, level, observer)?;
+                    let compressed = archive::compress(&image, &artifact, level, observer);
+                    drop(compressing);
+                    let compressed = compressed?;
                     tracing::debug!("{id}: compressed at {:?}", started.elapsed());
                     observer.progress(Stage::Verify, 0, compressed.artifact.size);
                     let reread = archive::digest_file(&artifact, observer)?;
@@ -292,6 +305,12 @@ impl Engine {
                     Integrity::Checked => check::examine(&image),
                     Integrity::Alongside(_) => check::facts_of(&image),
                 };
+                if let Integrity::Checked = integrity {
+                    // Nothing reads the image any more: it goes while the artifact is read back.
+                    let _ = compressed.recv();
+                    self.disposal.remove(image.clone());
+                    handed_over = true;
+                }
                 let written = writer.join().unwrap_or_else(|_| {
                     Err(Error::Corrupt {
                         id: id.clone(),
@@ -330,7 +349,9 @@ impl Engine {
                 if let Some(pending) = pending {
                     pending.discard();
                 }
-                let _ = durable::remove_if_present(&image);
+                if !handed_over {
+                    self.disposal.remove(image);
+                }
                 if made.is_err() {
                     let _ = durable::remove_if_present(&artifact);
                 }
@@ -394,7 +415,7 @@ impl Engine {
     ) -> Result<Verification> {
         let image = catalog.temporary_image(&format!("{}.verify", entry.manifest.id));
         let checked = unpack_and_check(&entry, &image, archive::Unpacked::Scratch, observer);
-        let _ = durable::remove_if_present(&image);
+        self.disposal.remove(image);
         let problem = match checked {
             Ok(()) => None,
             Err(Error::Corrupt { problem, .. }) => Some(problem),
@@ -438,7 +459,8 @@ impl Engine {
                 let image =
                     durable::temp_path(&folder, &format!("{}{RESTORE_SUFFIX}", entry.manifest.id));
                 let restored = self.check_and_apply(&catalog, &entry, &image, &target, observer);
-                let _ = durable::remove_if_present(&image);
+                // (Handed over already when the image was applied; a second time is harmless.)
+                self.disposal.remove(image.clone());
                 let _ = durable::remove_if_present(&durable::companion(&image, "-journal"));
                 let restored = restored?;
                 if let Err(error) = self.apply_retention(&catalog) {
@@ -562,6 +584,8 @@ impl Engine {
             };
             observer.progress(Stage::Apply, 0, 1);
             let applied = apply_image(presence, image, target, &access, observer);
+            // Applied (or moved into place): the image goes while the safety backup's check ends.
+            self.disposal.remove(image.to_path_buf());
             if let Some(made) = safety {
                 restored.safety_backup = Some(made.entry);
                 if let Some(pending) = made.pending {
@@ -574,7 +598,7 @@ impl Engine {
                         );
                         keep_aside(&snapshot, target)
                     });
-                    let _ = durable::remove_if_present(&snapshot);
+                    self.disposal.remove(snapshot);
                     if let Some(kept) = kept {
                         restored.set_aside = Some(kept?);
                         if let Some(safety) = restored.safety_backup.take() {

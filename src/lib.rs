@@ -34,6 +34,7 @@ pub mod offsite;
 pub mod progress;
 pub mod retention;
 pub mod schedule;
+pub mod scratch;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
