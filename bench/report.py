@@ -255,7 +255,7 @@ def main():
         d.append("- floor, processor seconds of each required step alone (best of the runs): "
                  + "; ".join(f"{label} {steps[key]:.2f}" for key, label in FLOOR_STEPS)
                  + f"; total {sum(steps.values()):.2f}; `lifeboat backup` itself used "
-                 + fmt_runs(nums(rec, "cpu.backup")))
+                 + fmt_runs(nums(rec, "backup.lifeboat_cpu_s")))
     d.append(f"- restore runs (s): lifeboat {fmt_runs(lr)}; by hand {fmt_runs(mr)}")
     if rec.get("lbidle.wal.s"):
         d.append(f"- lifeboat backup idle, WAL (s): {fmt_runs(nums(rec, 'lbidle.wal.s'))}")

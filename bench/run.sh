@@ -103,7 +103,8 @@ mk_home() {  # HOME [LEVEL]: a fresh --home that accepts a database of this size
 # commands under test; each sets T (seconds) and returns the command's status. `sync` runs before each
 # one (outside the timing), so that one command's dirty pages are not written back during the next one.
 
-# lifeboat_run TAG TIMEOUT ARGS...: lifeboat --home ... ARGS --json, timed, peak RSS recorded as rss.TAG
+# lifeboat_run TAG TIMEOUT ARGS...: lifeboat --home ... ARGS --json, timed (T, and processor seconds in
+# CPU), peak RSS recorded as rss.TAG
 lifeboat_run() {
     local tag=$1 limit=$2 s e rc=0
     shift 2
@@ -113,11 +114,11 @@ lifeboat_run() {
     /usr/bin/time -v -o "$W/time.txt" timeout -k 10 "$limit" "$LIFEBOAT" "$@" --json > "$W/lb.json" 2> "$W/lb.err" || rc=$?
     e=$(now_ns)
     T=$(secs "$s" "$e")
+    CPU=$(awk -F': ' '/(User|System) time/ { t += $2 } END { printf "%.3f", t }' "$W/time.txt")
     S_NS=$s
     E_NS=$e
     if [ "$rc" = 0 ]; then
         record "rss.$tag" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")"
-        record "cpu.$tag" "$(awk -F': ' '/(User|System) time/ { t += $2 } END { printf "%.3f", t }' "$W/time.txt")"
     elif [ "$rc" != 124 ]; then
         log "lifeboat $* failed (exit $rc):"
         cat "$W/lb.err" >&2
@@ -218,6 +219,7 @@ for i in $(seq 0 "$RUNS"); do
             mk_home "$W/home-backup" "$level"; sync
             lifeboat_run "backup$suffix" 3600 --home "$W/home-backup" backup --db "$DB" || die "lifeboat backup failed"
             [ "$i" = 0 ] || record "backup.lifeboat${suffix}_s" "$T"
+            [ "$i" = 0 ] || record "backup.lifeboat${suffix}_cpu_s" "$CPU"
             record "backup.artifact${suffix}_bytes" "$(json_get "$W/lb.json" size)"
         fi
     done

@@ -283,7 +283,8 @@ impl Engine {
             // The integrity check reads the image while zstd compresses it and the artifact is read
             // back: readers of the same cached file, each with its own core when there is one.
             let (examined, written) = std::thread::scope(|scope| {
-                // Closed once zstd has read the image for the last time.
+                // Closed when compression ends, by which time the image has been read for the last
+                // time.
                 let (compressing, compressed) = std::sync::mpsc::channel::<()>();
                 let writer = scope.spawn(|| {
                     let compressed = archive::compress(&image, &artifact, level, observer);
@@ -377,23 +378,29 @@ impl Engine {
         self.home.prepare_state()?;
         let _lock = JobLock::acquire(&self.home.lock_file(), || observer.waiting_for_lock())?;
         catalog.remove_leftovers()?;
-        let mut results = Vec::new();
-        match wanted {
-            Some(entry) => results.push(self.verify_entry(&catalog, entry, observer)?),
-            None => {
-                let (entries, unreadable) = catalog.scan()?;
-                for entry in entries {
-                    results.push(self.verify_entry(&catalog, entry, observer)?);
-                }
-                for bad in unreadable {
-                    results.push(Verification {
-                        id: bad.id,
-                        entry: None,
-                        problem: Some(bad.error.to_string()),
-                    });
+        let verified = (|| -> Result<Vec<Verification>> {
+            let mut results = Vec::new();
+            match wanted {
+                Some(entry) => results.push(self.verify_entry(&catalog, entry, observer)?),
+                None => {
+                    let (entries, unreadable) = catalog.scan()?;
+                    for entry in entries {
+                        results.push(self.verify_entry(&catalog, entry, observer)?);
+                    }
+                    for bad in unreadable {
+                        results.push(Verification {
+                            id: bad.id,
+                            entry: None,
+                            problem: Some(bad.error.to_string()),
+                        });
+                    }
                 }
             }
-        }
+            Ok(results)
+        })();
+        // Like every job, it ends (and gives up the lock) only once its scratch images are gone.
+        self.disposal.finish();
+        let results = verified?;
         let history = self.history();
         for result in &results {
             let started = history.start(Operation::Verify, Timestamp::now())?;
