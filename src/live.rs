@@ -504,6 +504,8 @@ pub fn restore_into(
     observer: &dyn Observer,
 ) -> Result<u64> {
     let mut live = open_live(target, access)?;
+    live.execute_batch(&format!("PRAGMA cache_size = -{APPLY_CACHE_KIB}"))
+        .map_err(|error| sqlite(target, error, access))?;
     let source = Connection::open_with_flags(image, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|error| sqlite(image, error, access))?;
     let (image_page_size, image_pages) = page_geometry(&source, image, access)?;
@@ -566,6 +568,13 @@ fn can_write_pages(live: &Connection, image_page_size: u64) -> bool {
         && number("PRAGMA page_size") == Some(image_page_size as i64)
         && number("PRAGMA auto_vacuum") == Some(0)
 }
+
+/// SQLite's page cache, in KiB, for the transaction that writes a restore into the live database.
+/// When the dirty pages outgrow it, SQLite spills them into the file mid-transaction, and each
+/// spill first syncs the journal twice: at SQLite's default of 2 MB, restoring 34,000 changed pages
+/// of a 1 GiB database synced it 160 times, at 16 MB 20 times. The connection is closed right after
+/// the restore, and the chosen backup's integrity check has released its own cache by then.
+const APPLY_CACHE_KIB: u32 = 16_000;
 
 /// Makes the live database byte for byte the image, writing only the pages that differ, through
 /// SQLite's `sqlite_dbpage` table in one write transaction.
